@@ -1,0 +1,40 @@
+/**
+ * @gradfx/core: immutable n-d arrays, composable transforms (grad, vjp, jvp,
+ * vmap, Jacobians, Hessians), pytrees, explicit PRNG keys and a gradient
+ * checker.
+ *
+ * @since 0.1.0
+ */
+import * as NdArrayOps from "./NdArray.js"
+import type { NdArray as NdArrayType } from "./interpreter/ndarray.js"
+
+/** The array API (`NdArray.add`, `NdArray.matmul`, …). */
+export const NdArray = NdArrayOps
+/** An n-dimensional array (concrete, or traced inside a transform). */
+export type NdArray = NdArrayType
+
+export type { ArrayLike, DType, NestedArray, ReduceOptions, SliceSpec } from "./NdArray.js"
+export * as Tree from "./Tree.js"
+export type { Grads } from "./Tree.js"
+export * as Random from "./Random.js"
+export * as Linalg from "./Linalg.js"
+export * as Safetensors from "./Safetensors.js"
+export { AxisError, DTypeError, ShapeError, TransformError, ValueError } from "./Errors.js"
+export {
+  grad,
+  hessian,
+  jacfwd,
+  jacrev,
+  jvp,
+  linearize,
+  makeJaxpr,
+  valueAndGrad,
+  vjp,
+  vmap,
+  type AxisSpec,
+  type GradOptions,
+  type VmapOptions
+} from "./transforms/api.js"
+export { customJvp, customVjp } from "./transforms/custom.js"
+export { checkGrads, GradCheckError, type CheckGradsOptions } from "./checkGrads.js"
+export { stopGradient } from "./NdArray.js"

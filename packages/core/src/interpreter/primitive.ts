@@ -1,0 +1,70 @@
+/**
+ * A primitive is a value that carries all of its rules:
+ *
+ * - `abstractEval`: output shapes and dtypes from input ones; it validates
+ *   shapes, dtypes and axes and throws typed errors before any kernel runs;
+ * - `impl`: the forward kernel on concrete arrays;
+ * - `jvp`: forward-mode rule (tangents may be `null`, meaning zero);
+ * - `transpose`: for primitives linear in some inputs, the adjoint map used
+ *   by reverse mode (`vjp = linearize + transpose`);
+ * - `batch`: the `vmap` rule.
+ *
+ * Transforms never branch on a particular primitive. The batching rule
+ * shapes that many primitives share live in `primitives/batching.ts`.
+ */
+import type { ShapedArray } from "./aval.js"
+import { ArrayValue, type NdArray } from "./ndarray.js"
+
+/** A linear input whose value is not known: the slot a cotangent flows into. */
+export class UndefPrimal {
+  readonly _undef = true
+  constructor(readonly aval: ShapedArray) {}
+}
+
+export const isUndef = (x: unknown): x is UndefPrimal => x instanceof UndefPrimal
+
+/** A tangent or cotangent; `null` is a symbolic zero. */
+export type Tangent = NdArray | null
+
+export type BatchDim = number | null
+
+export interface Primitive<P> {
+  readonly name: string
+  readonly abstractEval: (avals: ReadonlyArray<ShapedArray>, params: P) => Array<ShapedArray>
+  readonly impl: (args: ReadonlyArray<ArrayValue>, params: P) => Array<ArrayValue>
+  readonly jvp: (primals: ReadonlyArray<NdArray>, tangents: ReadonlyArray<Tangent>, params: P) => [Array<NdArray>, Array<Tangent>]
+  readonly batch: (
+    args: ReadonlyArray<NdArray>,
+    dims: ReadonlyArray<BatchDim>,
+    params: P,
+    prim: Primitive<P>
+  ) => [Array<NdArray>, Array<BatchDim>]
+  readonly linear: boolean
+  readonly transpose?: (cts: ReadonlyArray<Tangent>, args: ReadonlyArray<NdArray | UndefPrimal>, params: P) => Array<Tangent>
+  /** Renders params in Jaxpr printouts. */
+  readonly showParams?: (params: P) => string
+}
+
+export interface PrimitiveSpec<P> extends Omit<Primitive<P>, "impl" | "linear"> {
+  /** The kernel; `outAvals` is what `abstractEval` returned for these inputs. */
+  readonly impl: (args: ReadonlyArray<ArrayValue>, params: P, outAvals: ReadonlyArray<ShapedArray>) => Array<ArrayValue>
+  readonly linear?: boolean
+}
+
+/** Build a primitive; its `impl` always runs `abstractEval` first, so bad input fails before a kernel runs. */
+export function definePrimitive<P>(spec: PrimitiveSpec<P>): Primitive<P> {
+  const { impl, abstractEval } = spec
+  return {
+    ...spec,
+    linear: spec.linear ?? false,
+    impl: (args, params) => {
+      const outAvals = abstractEval(
+        args.map((a) => a.aval),
+        params
+      )
+      return impl(args, params, outAvals)
+    }
+  }
+}
+
+export { ArrayValue }

@@ -1,0 +1,166 @@
+/**
+ * Reductions over a set of axes (the axes are removed; `keepDims` is a
+ * reshape done by the public wrappers): sum, max, min, prod, and the index
+ * reductions argmax/argmin.
+ */
+import * as cpu from "../backend/cpu/index.js"
+import { ValueError } from "../Errors.js"
+import { normalizeAxes, ShapedArray } from "../interpreter/aval.js"
+import type { NdArray } from "../interpreter/ndarray.js"
+import { ArrayValue, definePrimitive, type Primitive } from "../interpreter/primitive.js"
+import { bind1 } from "../interpreter/trace.js"
+import { convert, div, equal, logicalAnd, mul, select } from "./elementwise.js"
+import { broadcastTo, reshape } from "./shape.js"
+
+interface AxesParams {
+  readonly axes: ReadonlyArray<number>
+}
+
+const reducedShape = (shape: ReadonlyArray<number>, axes: ReadonlyArray<number>): Array<number> => shape.filter((_, i) => !axes.includes(i))
+
+const keptShape = (shape: ReadonlyArray<number>, axes: ReadonlyArray<number>): Array<number> => shape.map((d, i) => (axes.includes(i) ? 1 : d))
+
+/** Broadcast a reduced result back over the reduced axes of `shape`. */
+export const expandReduced = (y: NdArray, shape: ReadonlyArray<number>, axes: ReadonlyArray<number>): NdArray =>
+  broadcastTo(reshape(y, keptShape(shape, axes)), shape)
+
+const shiftAxes = (axes: ReadonlyArray<number>, d: number): Array<number> => axes.map((a) => (a >= d ? a + 1 : a))
+
+/** Where the batch dim `d` ends up once `axes` (per-example) are reduced away. */
+const batchDimAfter = (axes: ReadonlyArray<number>, d: number): number => d - axes.filter((a) => a < d).length
+
+const reduceAbstract =
+  (op: string, nonEmpty: boolean) =>
+  ([x]: ReadonlyArray<ShapedArray>, { axes }: AxesParams): Array<ShapedArray> => {
+    normalizeAxes(op, axes, x.ndim)
+    if (nonEmpty && axes.some((a) => x.shape[a] === 0)) {
+      throw new ValueError({ op, hint: `zero-size reduction along an empty axis of shape [${x.shape.join(", ")}] has no identity` })
+    }
+    if (x.dtype === "bool" && op !== "reduce_max" && op !== "reduce_min") {
+      throw new ValueError({ op, hint: "reduce a bool array after converting it to int32 or a float dtype" })
+    }
+    return [new ShapedArray(reducedShape(x.shape, axes), x.dtype)]
+  }
+
+const reduceBatch =
+  (f: (x: NdArray, axes: ReadonlyArray<number>) => NdArray) =>
+  ([x]: ReadonlyArray<NdArray>, [d]: ReadonlyArray<number | null>, { axes }: AxesParams): [Array<NdArray>, Array<number | null>] => [
+    [f(x, shiftAxes(axes, d!))],
+    [batchDimAfter(axes, d!)]
+  ]
+
+const showAxes = ({ axes }: AxesParams) => `axes=[${axes.join(",")}]`
+
+// ---------------------------------------------------------------------------
+/** `reduce_sum`. Reason: cannot be composed; linear. */
+export const ReduceSum: Primitive<AxesParams> = definePrimitive({
+  name: "reduce_sum",
+  abstractEval: reduceAbstract("reduce_sum", false),
+  impl: ([x], { axes }, [out]) => [ArrayValue.fromBuffer(cpu.reduce("sum", x, axes, out.dtype), out.dtype, out.shape)],
+  jvp: ([x], [xDot], { axes }) => [[reduceSum(x, axes)], [reduceSum(xDot!, axes)]], // linear
+  linear: true,
+  transpose: ([ct], [x], { axes }) => [expandReduced(ct!, x.aval.shape, axes)], // adjoint: broadcast back
+  batch: reduceBatch((x, axes) => reduceSum(x, axes)),
+  showParams: showAxes
+})
+
+export const reduceSum = (x: NdArray, axes: ReadonlyArray<number>): NdArray => (axes.length === 0 ? x : bind1(ReduceSum, [x], { axes }))
+
+// ---------------------------------------------------------------------------
+/**
+ * The JVP of max/min: the tangent at the extreme element. Ties share it
+ * equally (the JAX convention): d max(x) = Σ dxᵢ·[xᵢ = max] / #{i : xᵢ = max}.
+ */
+const chooserJvp = (x: NdArray, y: NdArray, xDot: NdArray, axes: ReadonlyArray<number>): NdArray => {
+  const mask = convert(equal(x, expandReduced(y, x.shape, axes)), xDot.dtype)
+  return div(reduceSum(mul(xDot, mask), axes), reduceSum(mask, axes))
+}
+
+/** `reduce_max`. Reason: cannot be composed. NaN propagates. */
+export const ReduceMax: Primitive<AxesParams> = definePrimitive({
+  name: "reduce_max",
+  abstractEval: reduceAbstract("reduce_max", true),
+  impl: ([x], { axes }, [out]) => [ArrayValue.fromBuffer(cpu.reduce("max", x, axes, out.dtype), out.dtype, out.shape)],
+  jvp: ([x], [xDot], { axes }) => {
+    const y = reduceMax(x, axes)
+    return [[y], [chooserJvp(x, y, xDot!, axes)]] // tangent of the maximal element(s)
+  },
+  batch: reduceBatch((x, axes) => reduceMax(x, axes)),
+  showParams: showAxes
+})
+
+export const reduceMax = (x: NdArray, axes: ReadonlyArray<number>): NdArray => (axes.length === 0 ? x : bind1(ReduceMax, [x], { axes }))
+
+/** `reduce_min`. Reason: cannot be composed. NaN propagates. */
+export const ReduceMin: Primitive<AxesParams> = definePrimitive({
+  name: "reduce_min",
+  abstractEval: reduceAbstract("reduce_min", true),
+  impl: ([x], { axes }, [out]) => [ArrayValue.fromBuffer(cpu.reduce("min", x, axes, out.dtype), out.dtype, out.shape)],
+  jvp: ([x], [xDot], { axes }) => {
+    const y = reduceMin(x, axes)
+    return [[y], [chooserJvp(x, y, xDot!, axes)]] // tangent of the minimal element(s)
+  },
+  batch: reduceBatch((x, axes) => reduceMin(x, axes)),
+  showParams: showAxes
+})
+
+export const reduceMin = (x: NdArray, axes: ReadonlyArray<number>): NdArray => (axes.length === 0 ? x : bind1(ReduceMin, [x], { axes }))
+
+// ---------------------------------------------------------------------------
+/**
+ * `reduce_prod`. Reason: cannot be composed. Its JVP is Σ dxᵢ·Πⱼ≠ᵢ xⱼ, with
+ * the product of the others computed without dividing by zero: with no zero
+ * it is p/xᵢ; with one zero it is the product of the non-zeros at the zero
+ * and 0 elsewhere; with more zeros it is 0.
+ */
+export const ReduceProd: Primitive<AxesParams> = definePrimitive({
+  name: "reduce_prod",
+  abstractEval: reduceAbstract("reduce_prod", false),
+  impl: ([x], { axes }, [out]) => [ArrayValue.fromBuffer(cpu.reduce("prod", x, axes, out.dtype), out.dtype, out.shape)],
+  jvp: ([x], [xDot], { axes }) => {
+    const isZero = equal(x, 0)
+    const nonZero = select(isZero, onesLikeArray(x), x)
+    const productOfNonZeros = expandReduced(reduceProd(nonZero, axes), x.shape, axes)
+    const zeros = expandReduced(reduceSum(convert(isZero, "int32"), axes), x.shape, axes)
+    const others = select(
+      equal(zeros, 0),
+      div(productOfNonZeros, nonZero),
+      select(logicalAnd(equal(zeros, 1), isZero), productOfNonZeros, zerosLikeArray(x))
+    )
+    return [[reduceProd(x, axes)], [reduceSum(mul(xDot!, others), axes)]] // d Πx = Σ dxᵢ Πⱼ≠ᵢ xⱼ
+  },
+  batch: reduceBatch((x, axes) => reduceProd(x, axes)),
+  showParams: showAxes
+})
+
+export const reduceProd = (x: NdArray, axes: ReadonlyArray<number>): NdArray => (axes.length === 0 ? x : bind1(ReduceProd, [x], { axes }))
+
+const fullLike = (x: NdArray, v: number): NdArray => {
+  const b = cpu.allocate(x.dtype, 1)
+  b[0] = v
+  return broadcastTo(ArrayValue.fromBuffer(b, x.dtype, []), x.shape)
+}
+const onesLikeArray = (x: NdArray): NdArray => fullLike(x, 1)
+const zerosLikeArray = (x: NdArray): NdArray => fullLike(x, 0)
+
+// ---------------------------------------------------------------------------
+interface AxisParams {
+  readonly axis: number
+  readonly op: "argmax" | "argmin"
+}
+
+/** `argmax`/`argmin` along one axis (first index on ties). Reason: cannot be composed. Integer output: no tangent. */
+export const ArgReduce: Primitive<AxisParams> = definePrimitive({
+  name: "arg_reduce",
+  abstractEval: ([x], { axis, op }) => {
+    if (x.shape[axis] === 0) throw new ValueError({ op, hint: `attempt to get ${op} of an empty axis ${axis} of shape [${x.shape.join(", ")}]` })
+    return [new ShapedArray(reducedShape(x.shape, [axis]), "int32")]
+  },
+  impl: ([x], { axis, op }, [out]) => [ArrayValue.fromBuffer(cpu.argReduce(op, x, axis), "int32", out.shape)],
+  jvp: ([x], _, p) => [[argReduce(x, p.axis, p.op)], [null]], // piecewise constant
+  batch: ([x], [d], { axis, op }) => [[argReduce(x, axis >= d! ? axis + 1 : axis, op)], [axis < d! ? d! - 1 : d]],
+  showParams: ({ axis, op }) => `${op} axis=${axis}`
+})
+
+export const argReduce = (x: NdArray, axis: number, op: "argmax" | "argmin"): NdArray => bind1(ArgReduce, [x], { axis, op })
+

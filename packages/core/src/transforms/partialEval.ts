@@ -1,0 +1,155 @@
+/**
+ * Partial evaluation. A `PartialEvalTracer` is either known (it holds a
+ * value) or unknown (only its shape and dtype, and the recipe that will
+ * compute it). Primitives on known values run at once; a primitive with any
+ * unknown input is staged as an equation. `linearize` runs a JVP on top of
+ * this trace with known primals and unknown tangents: the primal computation
+ * happens eagerly and the tangent computation, linear in the tangent inputs,
+ * is staged into a Jaxpr — which `transpose` then runs backwards.
+ */
+import { TransformError } from "../Errors.js"
+import type { ShapedArray } from "../interpreter/aval.js"
+import { type Eqn, type Jaxpr, Var } from "../interpreter/jaxpr.js"
+import type { NdArray } from "../interpreter/ndarray.js"
+import type { Primitive } from "../interpreter/primitive.js"
+import { bind, fullLower, fullRaise, type MainTrace, Trace, Tracer, withMain } from "../interpreter/trace.js"
+
+interface EqnRecipe {
+  readonly prim: Primitive<any>
+  readonly inputs: ReadonlyArray<PartialEvalTracer>
+  readonly params: any
+  readonly outAvals: ReadonlyArray<ShapedArray>
+}
+
+type Recipe =
+  | { readonly kind: "lambda" }
+  | { readonly kind: "const"; readonly value: NdArray }
+  | { readonly kind: "eqn"; readonly eqn: EqnRecipe; readonly index: number }
+  | { readonly kind: "known" }
+
+export class PartialEvalTracer extends Tracer {
+  readonly aval: ShapedArray
+  /** The staged stand-in of a known value, made once. */
+  private staged: PartialEvalTracer | null = null
+  constructor(
+    readonly trace: PartialEvalTrace,
+    readonly known: NdArray | null,
+    aval: ShapedArray,
+    readonly recipe: Recipe
+  ) {
+    super()
+    this.aval = aval
+  }
+  override fullLower(): NdArray {
+    return this.known !== null ? fullLower(this.known) : this
+  }
+  /** An unknown tracer that reads this value as a constant of the Jaxpr. */
+  instantiate(): PartialEvalTracer {
+    if (this.known === null) return this
+    this.staged ??= new PartialEvalTracer(this.trace, null, this.aval, { kind: "const", value: this.known })
+    return this.staged
+  }
+}
+
+export class PartialEvalTrace extends Trace {
+  pure(x: NdArray): Tracer {
+    return new PartialEvalTracer(this, x, x.aval, { kind: "known" })
+  }
+  processPrimitive(prim: Primitive<any>, tracers: ReadonlyArray<Tracer>, params: any): Array<NdArray> {
+    const ts = tracers as ReadonlyArray<PartialEvalTracer>
+    if (ts.every((t) => t.known !== null)) {
+      return bind(
+        prim,
+        ts.map((t) => t.known!),
+        params
+      ).map((v) => this.pure(v))
+    }
+    const inputs = ts.map((t) => t.instantiate())
+    const outAvals = prim.abstractEval(
+      inputs.map((t) => t.aval),
+      params
+    )
+    const eqn: EqnRecipe = { prim, inputs, params, outAvals }
+    return outAvals.map((aval, index) => new PartialEvalTracer(this, null, aval, { kind: "eqn", eqn, index }))
+  }
+  /** A new unknown input of the staged program. */
+  newArg(aval: ShapedArray): PartialEvalTracer {
+    return new PartialEvalTracer(this, null, aval, { kind: "lambda" })
+  }
+}
+
+/** Build the Jaxpr that computes `outs` from `ins` (unknown tracers), with the known values it reads as constants. */
+export const tracersToJaxpr = (
+  ins: ReadonlyArray<PartialEvalTracer>,
+  outs: ReadonlyArray<PartialEvalTracer>
+): { jaxpr: Jaxpr; consts: Array<NdArray> } => {
+  const vars = new Map<PartialEvalTracer, Var>()
+  const eqnOuts = new Map<EqnRecipe, Array<Var>>()
+  const constvars: Array<Var> = []
+  const consts: Array<NdArray> = []
+  const eqns: Array<Eqn> = []
+  const inBinders = ins.map((t) => {
+    const v = new Var(t.aval)
+    vars.set(t, v)
+    return v
+  })
+  const varOf = (t: PartialEvalTracer): Var | undefined => {
+    const v = vars.get(t)
+    if (v) return v
+    if (t.recipe.kind === "eqn") return eqnOuts.get(t.recipe.eqn)?.[t.recipe.index]
+    return undefined
+  }
+  // Iterative post-order walk: a long chain of operations must not overflow the call stack.
+  const stack: Array<{ t: PartialEvalTracer; expanded: boolean }> = outs.map((t) => ({ t, expanded: false })).reverse()
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]
+    const t = top.t
+    if (varOf(t)) {
+      stack.pop()
+      continue
+    }
+    const recipe = t.recipe
+    if (recipe.kind === "const") {
+      const v = new Var(t.aval)
+      vars.set(t, v)
+      constvars.push(v)
+      consts.push(recipe.value)
+      stack.pop()
+    } else if (recipe.kind === "eqn") {
+      if (!top.expanded) {
+        top.expanded = true
+        for (let i = recipe.eqn.inputs.length - 1; i >= 0; i--) stack.push({ t: recipe.eqn.inputs[i], expanded: false })
+      } else {
+        stack.pop()
+        const e = recipe.eqn
+        const outVars = e.outAvals.map((a) => new Var(a))
+        eqnOuts.set(e, outVars)
+        eqns.push({ prim: e.prim, inputs: e.inputs.map((x) => varOf(x)!), params: e.params, outs: outVars })
+      }
+    } else {
+      throw new TransformError({ transform: "linearize", hint: "a staged value depends on an input of another transform (a tracer leaked between transforms)" })
+    }
+  }
+  return { jaxpr: { constvars, inBinders, eqns, outs: outs.map((t) => varOf(t)!) }, consts }
+}
+
+/**
+ * Run `f` with some inputs known (values) and some unknown (avals). Returns
+ * the known outputs (null where unknown) and a Jaxpr computing the unknown
+ * ones from the unknown inputs.
+ */
+export const partialEvalFlat = (
+  f: (...xs: Array<NdArray>) => ReadonlyArray<NdArray>,
+  inputs: ReadonlyArray<{ readonly known: NdArray } | { readonly unknown: ShapedArray }>
+): { knownOuts: Array<NdArray | null>; jaxpr: Jaxpr; consts: Array<NdArray>; unknownIndices: Array<number> } =>
+  withMain("linearize", PartialEvalTrace, null, (main: MainTrace) => {
+    const trace = new PartialEvalTrace(main)
+    const ins = inputs.map((p) => ("known" in p ? (trace.pure(p.known) as PartialEvalTracer) : trace.newArg(p.unknown)))
+    const outs = f(...ins).map((o) => fullRaise(trace, o) as PartialEvalTracer)
+    const unknownIndices = outs.flatMap((o, i) => (o.known === null ? [i] : []))
+    const { jaxpr, consts } = tracersToJaxpr(
+      ins.filter((t) => t.known === null),
+      unknownIndices.map((i) => outs[i])
+    )
+    return { knownOuts: outs.map((o) => (o.known === null ? null : fullLower(o.known))), jaxpr, consts, unknownIndices }
+  })
