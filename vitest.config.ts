@@ -9,7 +9,8 @@ export default defineConfig({
       { find: /^@gradfx\/core\/testing$/, replacement: here("./packages/core/src/Testing.ts") },
       { find: /^@gradfx\/core$/, replacement: here("./packages/core/src/index.ts") },
       { find: /^@gradfx\/nn$/, replacement: here("./packages/nn/src/index.ts") },
-      { find: /^@gradfx\/data$/, replacement: here("./packages/data/src/index.ts") }
+      { find: /^@gradfx\/data$/, replacement: here("./packages/data/src/index.ts") },
+      { find: /^@gradfx\/cli$/, replacement: here("./packages/cli/src/index.ts") }
     ]
   },
   test: {

@@ -6,6 +6,7 @@ import type { Primitive } from "../interpreter/primitive.js"
 import { Col2im, Im2col } from "./conv.js"
 import * as E from "./elementwise.js"
 import { Gather, ScatterAdd } from "./gather.js"
+import { Det, Solve } from "./linalg.js"
 import { Matmul } from "./matmul.js"
 import { ArgReduce, ReduceMax, ReduceMin, ReduceProd, ReduceSum } from "./reduce.js"
 import { BroadcastTo, Concatenate, Pad, Reshape, Rev, Slice, Transpose } from "./shape.js"
@@ -18,7 +19,7 @@ export const allPrimitives: ReadonlyArray<Primitive<any>> = [
   E.Select, E.Convert, E.StopGradient,
   ReduceSum, ReduceMax, ReduceMin, ReduceProd, ArgReduce,
   Reshape, BroadcastTo, Transpose, Slice, Pad, Concatenate, Rev,
-  Gather, ScatterAdd, Matmul, Im2col, Col2im
+  Gather, ScatterAdd, Matmul, Im2col, Col2im, Solve, Det
 ]
 
 export * from "./conv.js"

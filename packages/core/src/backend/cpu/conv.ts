@@ -1,0 +1,142 @@
+/**
+ * im2col / col2im for convolutions and pooling. For each kernel offset
+ * (ki, kj), the input positions it reads form a strided window of x, so both
+ * kernels are `kh * kw` strided copies (adds for col2im) of 4-d blocks.
+ */
+import { addInto, copyInto } from "./elementwise"
+import { allocate, contiguousStrides } from "./types"
+import type { Buffer, DType, View } from "./types"
+
+export interface ConvParams {
+  kh: number
+  kw: number
+  strideH: number
+  strideW: number
+  dilationH: number
+  dilationW: number
+  padTop: number
+  padBottom: number
+  padLeft: number
+  padRight: number
+}
+
+/** Number of output positions along one spatial dim (never negative). */
+export const convOutputSize = (
+  size: number,
+  k: number,
+  stride: number,
+  dilation: number,
+  padLo: number,
+  padHi: number
+): number => Math.max(0, Math.floor((size + padLo + padHi - dilation * (k - 1) - 1) / stride) + 1)
+
+/**
+ * The output positions `[lo, hi)` whose input position
+ * `o * stride - padLo + kOffset * dilation` lies inside `[0, size)`.
+ */
+const validRange = (
+  size: number,
+  outSize: number,
+  kOffset: number,
+  stride: number,
+  dilation: number,
+  padLo: number
+): [number, number] => {
+  const shift = padLo - kOffset * dilation // input = o * stride - shift
+  const lo = Math.max(0, Math.ceil(shift / stride))
+  const hi = Math.min(outSize, Math.floor((size - 1 + shift) / stride) + 1)
+  return [lo, Math.max(lo, hi)]
+}
+
+interface Window {
+  /** Output rows [oh0, oh0 + ohCount) and cols [ow0, ow0 + owCount) that read inside the image. */
+  oh0: number
+  ohCount: number
+  ow0: number
+  owCount: number
+  /** Input position read by output (oh0, ow0). */
+  ih0: number
+  iw0: number
+}
+
+/** The in-bounds window of every kernel offset, indexed `ki * kw + kj`. */
+const windows = (H: number, W: number, OH: number, OW: number, p: ConvParams): Array<Window> => {
+  const result: Array<Window> = []
+  for (let ki = 0; ki < p.kh; ki++) {
+    const [oh0, oh1] = validRange(H, OH, ki, p.strideH, p.dilationH, p.padTop)
+    for (let kj = 0; kj < p.kw; kj++) {
+      const [ow0, ow1] = validRange(W, OW, kj, p.strideW, p.dilationW, p.padLeft)
+      result.push({
+        oh0,
+        ohCount: oh1 - oh0,
+        ow0,
+        owCount: ow1 - ow0,
+        ih0: oh0 * p.strideH - p.padTop + ki * p.dilationH,
+        iw0: ow0 * p.strideW - p.padLeft + kj * p.dilationW
+      })
+    }
+  }
+  return result
+}
+
+/**
+ * Unfolds `x: [N, C, H, W]` into `[N, C, kh, kw, OH, OW]` where entry
+ * `(n, c, ki, kj, oh, ow)` is `x[n, c, oh*strideH - padTop + ki*dilationH,
+ * ow*strideW - padLeft + kj*dilationW]`, or `padValue` outside the image.
+ */
+export const im2col = (x: View, p: ConvParams, padValue = 0): Buffer => {
+  const [N, C, H, W] = x.shape
+  const [sN, sC, sH, sW] = x.strides
+  const OH = convOutputSize(H, p.kh, p.strideH, p.dilationH, p.padTop, p.padBottom)
+  const OW = convOutputSize(W, p.kw, p.strideW, p.dilationW, p.padLeft, p.padRight)
+  const out = allocate(x.dtype, N * C * p.kh * p.kw * OH * OW)
+  if (out.length === 0) return out
+  if (padValue !== 0) out.fill(x.dtype === "bool" ? (padValue !== 0 ? 1 : 0) : padValue)
+  const os = contiguousStrides([N, C, p.kh, p.kw, OH, OW])
+  windows(H, W, OH, OW, p).forEach((w, kk) => {
+    if (w.ohCount === 0 || w.owCount === 0) return
+    copyInto(out, kk * os[3] + w.oh0 * OW + w.ow0, [os[0], os[1], OW, 1], {
+      buffer: x.buffer,
+      dtype: x.dtype,
+      shape: [N, C, w.ohCount, w.owCount],
+      strides: [sN, sC, p.strideH * sH, p.strideW * sW],
+      offset: x.offset + w.ih0 * sH + w.iw0 * sW
+    })
+  })
+  return out
+}
+
+/**
+ * The adjoint of `im2col` (with padValue 0): sums every entry of
+ * `cols: [N, C, kh, kw, OH, OW]` into the input position it was read from,
+ * giving `[N, C, H, W]`; entries from padding positions are dropped.
+ */
+export const col2im = (
+  cols: View,
+  N: number,
+  C: number,
+  H: number,
+  W: number,
+  p: ConvParams,
+  outDtype: DType
+): Buffer => {
+  const OH = convOutputSize(H, p.kh, p.strideH, p.dilationH, p.padTop, p.padBottom)
+  const OW = convOutputSize(W, p.kw, p.strideW, p.dilationW, p.padLeft, p.padRight)
+  const out = allocate(outDtype, N * C * H * W)
+  if (out.length === 0) return out
+  const cs = cols.strides
+  windows(H, W, OH, OW, p).forEach((w, kk) => {
+    if (w.ohCount === 0 || w.owCount === 0) return
+    const ki = Math.floor(kk / p.kw)
+    const kj = kk % p.kw
+    // For a fixed kernel offset distinct outputs read distinct inputs, so one add pass per offset is race-free.
+    addInto(out, w.ih0 * W + w.iw0, [C * H * W, H * W, p.strideH * W, p.strideW], {
+      buffer: cols.buffer,
+      dtype: cols.dtype,
+      shape: [N, C, w.ohCount, w.owCount],
+      strides: [cs[0], cs[1], cs[4], cs[5]],
+      offset: cols.offset + ki * cs[2] + kj * cs[3] + w.oh0 * cs[4] + w.ow0 * cs[5]
+    })
+  })
+  return out
+}

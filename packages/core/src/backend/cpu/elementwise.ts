@@ -1,0 +1,370 @@
+/**
+ * Elementwise kernels (casts, unary and binary ops, select) and the strided
+ * loop generator they share with the copy-like kernels.
+ *
+ * Each kernel is a loop generated with `new Function` and specialised per
+ * expression, dtype and inner-loop layout, so that the hot loop contains the
+ * op inline instead of a callback. Operand dimensions are first collapsed
+ * (size-1 dims dropped, adjacent dims merged when every operand is
+ * contiguous across them), so a same-shape contiguous op is a single flat
+ * loop, and broadcasts and transposes become an inner loop plus an outer
+ * odometer over the remaining dims.
+ */
+import { erf } from "./special"
+import { allocate, contiguousStrides, isContiguous, sizeOf } from "./types"
+import type { Buffer, DType, View } from "./types"
+
+// ---------------------------------------------------------------------------
+// Scalar helpers used inside generated code
+// ---------------------------------------------------------------------------
+
+/** `1 / (1 + exp(-x))` without overflow for large |x|. */
+export const logistic = (x: number): number => {
+  if (x >= 0) return 1 / (1 + Math.exp(-x))
+  const e = Math.exp(x)
+  return e / (1 + e)
+}
+
+/** Round half to even, like NumPy's `round`. */
+export const roundEven = (x: number): number => {
+  const r = Math.round(x) // rounds half up
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r
+}
+
+/** Floored modulo: the result has the sign of the divisor (Python / NumPy `%`). */
+export const floorMod = (x: number, y: number): number => {
+  const r = x % y
+  return r !== 0 && r < 0 !== y < 0 ? r + y : r
+}
+
+const helperNames = ["erf", "logistic", "roundEven", "floorMod"]
+const helpers = [erf, logistic, roundEven, floorMod]
+
+/** Compiles generated source (which may use the helpers above) and returns the function it returns. */
+export const compile = <F>(source: string): F =>
+  new Function(...helperNames, `"use strict";\n${source}`)(...helpers) as F
+
+// ---------------------------------------------------------------------------
+// Shape utilities
+// ---------------------------------------------------------------------------
+
+export const dtypeOfBuffer = (b: Buffer): DType =>
+  b instanceof Float32Array ? "float32" : b instanceof Float64Array ? "float64" : b instanceof Int32Array ? "int32" : "bool"
+
+/**
+ * Drops size-1 dims and merges adjacent dims along which every operand is
+ * contiguous. Always returns at least one dim. `shape` must have no 0 dims.
+ */
+export const collapseDims = (
+  shape: ReadonlyArray<number>,
+  strides: ReadonlyArray<ReadonlyArray<number>>
+): { shape: Array<number>; strides: Array<Array<number>> } => {
+  const outShape: Array<number> = []
+  const outStrides: Array<Array<number>> = strides.map(() => [])
+  for (let d = 0; d < shape.length; d++) {
+    const size = shape[d]
+    if (size === 1) continue
+    const k = outShape.length - 1
+    if (k >= 0 && strides.every((s, j) => outStrides[j][k] === s[d] * size)) {
+      outShape[k] *= size
+      for (let j = 0; j < strides.length; j++) outStrides[j][k] = strides[j][d]
+    } else {
+      outShape.push(size)
+      for (let j = 0; j < strides.length; j++) outStrides[j].push(strides[j][d])
+    }
+  }
+  if (outShape.length === 0) {
+    outShape.push(1)
+    for (const s of outStrides) s.push(0)
+  }
+  return { shape: outShape, strides: outStrides }
+}
+
+/** Inner-loop access pattern of an operand: contiguous, scalar (stride 0) or general stride. */
+type Kind = "c" | "s" | "g"
+export const kindOf = (stride: number): Kind => (stride === 1 ? "c" : stride === 0 ? "s" : "g")
+
+/**
+ * Source of the odometer step that advances the pointers `ptrs` (with stride
+ * arrays `strides`) to the next row. Expects `shape`, `last` and `idx` in scope.
+ */
+export const odometerSource = (ptrs: ReadonlyArray<string>, strides: ReadonlyArray<string>): string => `
+    for (let d = last - 1; d >= 0; d--) {
+      const sd = shape[d];
+      if (++idx[d] < sd) { ${ptrs.map((p, j) => `${p} += ${strides[j]}[d];`).join(" ")} break; }
+      idx[d] = 0; ${ptrs.map((p, j) => `${p} -= ${strides[j]}[d] * (sd - 1);`).join(" ")}
+    }`
+
+// ---------------------------------------------------------------------------
+// The generic strided map
+// ---------------------------------------------------------------------------
+
+type MapKernel = (
+  out: Buffer,
+  po: number,
+  so: ReadonlyArray<number>,
+  ins: ReadonlyArray<Buffer>,
+  pis: ReadonlyArray<number>,
+  sis: ReadonlyArray<ReadonlyArray<number>>,
+  shape: ReadonlyArray<number>
+) => void
+
+const mapCache = new Map<string, MapKernel>()
+
+/** How a map kernel stores its value: overwrite, add, or logical-or (adding into a bool buffer). */
+type StoreMode = "set" | "add" | "or"
+
+/**
+ * Generates `out[...] = value` (or `+=`, or a logical or) where `value` reads
+ * the inputs as `$0`, `$1`, …; `outKind` and `inKinds` specialise the inner loop.
+ */
+const buildMapKernel = (expr: string, mode: StoreMode, outKind: Kind, inKinds: ReadonlyArray<Kind>): MapKernel => {
+  const ids = inKinds.map((_, j) => j)
+  const value = expr.replace(/\$(\d)/g, "x$1")
+  const q = outKind === "c" ? "po + i" : "po + i * to"
+  const store =
+    mode === "set"
+      ? `out[${q}] = ${value};`
+      : mode === "add"
+        ? `out[${q}] += ${value};`
+        : `out[${q}] = out[${q}] !== 0 || (${value}) !== 0 ? 1 : 0;`
+  const load = (j: number): string => (inKinds[j] === "c" ? `a${j}[p${j} + i]` : `a${j}[p${j} + i * t${j}]`)
+  const src = `
+  return function mapKernel(out, po, so, ins, pis, sis, shape) {
+    const last = shape.length - 1, n = shape[last], to = so[last];
+    ${ids.map((j) => `const a${j} = ins[${j}], s${j} = sis[${j}], t${j} = s${j}[last]; let p${j} = pis[${j}];`).join("\n    ")}
+    let rows = 1;
+    for (let d = 0; d < last; d++) rows *= shape[d];
+    const idx = new Int32Array(last + 1);
+    for (let r = 0; r < rows; r++) {
+      ${ids.filter((j) => inKinds[j] === "s").map((j) => `const x${j} = a${j}[p${j}];`).join(" ")}
+      for (let i = 0; i < n; i++) {
+        ${ids.filter((j) => inKinds[j] !== "s").map((j) => `const x${j} = ${load(j)};`).join(" ")}
+        ${store}
+      }
+      ${odometerSource(["po", ...ids.map((j) => `p${j}`)], ["so", ...ids.map((j) => `s${j}`)])}
+    }
+  };`
+  return compile<MapKernel>(src)
+}
+
+/**
+ * Runs the elementwise expression `expr` (inputs `$0`, `$1`, …, already
+ * broadcast to `shape`) into the strided destination `out`. For a `bool`
+ * destination the value is normalised to 0/1 unless `boolResult` says it
+ * already is. With `accumulate`, adds into the destination instead (a
+ * logical or for a bool destination).
+ */
+export const mapInto = (
+  expr: string,
+  boolResult: boolean,
+  accumulate: boolean,
+  out: Buffer,
+  outOffset: number,
+  outStrides: ReadonlyArray<number>,
+  inputs: ReadonlyArray<View>,
+  shape: ReadonlyArray<number>
+): void => {
+  if (sizeOf(shape) === 0) return
+  const outDtype = dtypeOfBuffer(out)
+  const isBool = outDtype === "bool"
+  const mode: StoreMode = !accumulate ? "set" : isBool ? "or" : "add"
+  const value = isBool && mode === "set" && !boolResult ? `((${expr}) !== 0 ? 1 : 0)` : expr
+  const c = collapseDims(shape, [outStrides, ...inputs.map((v) => v.strides)])
+  const last = c.shape.length - 1
+  const outKind = c.strides[0][last] === 1 ? "c" : "g"
+  const inKinds = inputs.map((_, j) => kindOf(c.strides[j + 1][last]))
+  const inTypes = inputs.map((v, j) => dtypeOfBuffer(v.buffer) + inKinds[j]).join(",")
+  const key = `${value}|${mode}|${outDtype}${outKind}|${inTypes}`
+  let kernel = mapCache.get(key)
+  if (kernel === undefined) {
+    kernel = buildMapKernel(value, mode, outKind, inKinds)
+    mapCache.set(key, kernel)
+  }
+  kernel(
+    out,
+    outOffset,
+    c.strides[0],
+    inputs.map((v) => v.buffer),
+    inputs.map((v) => v.offset),
+    c.strides.slice(1),
+    c.shape
+  )
+}
+
+/** Copies (and casts) `src` into the strided destination `dst` of the same logical shape. */
+export const copyInto = (dst: Buffer, dstOffset: number, dstStrides: ReadonlyArray<number>, src: View): void =>
+  mapInto("$0", false, false, dst, dstOffset, dstStrides, [src], src.shape)
+
+/** Adds `src` into the strided destination `dst` of the same logical shape. */
+export const addInto = (dst: Buffer, dstOffset: number, dstStrides: ReadonlyArray<number>, src: View): void =>
+  mapInto("$0", false, true, dst, dstOffset, dstStrides, [src], src.shape)
+
+/** Runs `expr` into a fresh contiguous buffer of `outShape`. */
+const mapNew = (
+  expr: string,
+  boolResult: boolean,
+  inputs: ReadonlyArray<View>,
+  outShape: ReadonlyArray<number>,
+  outDtype: DType
+): Buffer => {
+  const out = allocate(outDtype, sizeOf(outShape))
+  mapInto(expr, boolResult, false, out, 0, contiguousStrides(outShape), inputs, outShape)
+  return out
+}
+
+// ---------------------------------------------------------------------------
+// Public kernels
+// ---------------------------------------------------------------------------
+
+/**
+ * A contiguous row-major copy of `x`, cast to `dtype`. Float to int32
+ * truncates toward zero; anything to bool is `x !== 0` (NaN is true).
+ */
+export const contiguous = (x: View, dtype: DType = x.dtype): Buffer => {
+  const size = sizeOf(x.shape)
+  if (dtype === x.dtype && isContiguous(x)) {
+    const out = allocate(dtype, size)
+    out.set(x.buffer.subarray(x.offset, x.offset + size))
+    return out
+  }
+  return mapNew("$0", false, [x], x.shape, dtype)
+}
+
+export type UnaryOp =
+  | "neg"
+  | "exp"
+  | "log"
+  | "log1p"
+  | "expm1"
+  | "sqrt"
+  | "sin"
+  | "cos"
+  | "tan"
+  | "tanh"
+  | "abs"
+  | "sign"
+  | "erf"
+  | "logistic"
+  | "not"
+  | "floor"
+  | "ceil"
+  | "round"
+  | "square"
+  | "reciprocal"
+  | "rsqrt"
+  | "atan"
+  | "asin"
+  | "acos"
+  | "sinh"
+  | "cosh"
+  | "asinh"
+  | "acosh"
+  | "atanh"
+  | "log2"
+  | "log10"
+  | "exp2"
+  | "isnan"
+  | "isfinite"
+
+const unaryExpr: Record<UnaryOp, string> = {
+  neg: "-$0",
+  exp: "Math.exp($0)",
+  log: "Math.log($0)",
+  log1p: "Math.log1p($0)",
+  expm1: "Math.expm1($0)",
+  sqrt: "Math.sqrt($0)",
+  sin: "Math.sin($0)",
+  cos: "Math.cos($0)",
+  tan: "Math.tan($0)",
+  tanh: "Math.tanh($0)",
+  abs: "Math.abs($0)",
+  sign: "($0 > 0 ? 1 : $0 < 0 ? -1 : $0)", // keeps 0, -0 and NaN
+  erf: "erf($0)",
+  logistic: "logistic($0)",
+  not: "($0 === 0 ? 1 : 0)",
+  floor: "Math.floor($0)",
+  ceil: "Math.ceil($0)",
+  round: "roundEven($0)",
+  square: "$0 * $0",
+  reciprocal: "1 / $0",
+  rsqrt: "1 / Math.sqrt($0)",
+  atan: "Math.atan($0)",
+  asin: "Math.asin($0)",
+  acos: "Math.acos($0)",
+  sinh: "Math.sinh($0)",
+  cosh: "Math.cosh($0)",
+  asinh: "Math.asinh($0)",
+  acosh: "Math.acosh($0)",
+  atanh: "Math.atanh($0)",
+  log2: "Math.log2($0)",
+  log10: "Math.log10($0)",
+  exp2: "Math.pow(2, $0)",
+  isnan: "($0 !== $0 ? 1 : 0)",
+  isfinite: "($0 - $0 === 0 ? 1 : 0)"
+}
+
+const boolUnary = new Set<UnaryOp>(["not", "isnan", "isfinite"])
+
+const isIntegral = (d: DType): boolean => d === "int32" || d === "bool"
+
+export const unary = (op: UnaryOp, x: View, outDtype: DType): Buffer => {
+  // An exact int32 product (a double product of two int32 may exceed 2^53 before wrapping).
+  const expr = op === "square" && outDtype === "int32" && isIntegral(x.dtype) ? "Math.imul($0, $0)" : unaryExpr[op]
+  return mapNew(expr, boolUnary.has(op), [x], x.shape, outDtype)
+}
+
+export type BinaryOp =
+  | "add"
+  | "sub"
+  | "mul"
+  | "div"
+  | "pow"
+  | "max"
+  | "min"
+  | "eq"
+  | "ne"
+  | "lt"
+  | "le"
+  | "gt"
+  | "ge"
+  | "and"
+  | "or"
+  | "xor"
+  | "atan2"
+  | "mod"
+  | "floorDiv"
+
+const binaryExpr: Record<BinaryOp, string> = {
+  add: "$0 + $1",
+  sub: "$0 - $1",
+  mul: "$0 * $1",
+  div: "$0 / $1",
+  pow: "Math.pow($0, $1)",
+  max: "($0 > $1 || $0 !== $0 ? $0 : $1)", // NaN-propagating
+  min: "($0 < $1 || $0 !== $0 ? $0 : $1)",
+  eq: "($0 === $1 ? 1 : 0)",
+  ne: "($0 !== $1 ? 1 : 0)",
+  lt: "($0 < $1 ? 1 : 0)",
+  le: "($0 <= $1 ? 1 : 0)",
+  gt: "($0 > $1 ? 1 : 0)",
+  ge: "($0 >= $1 ? 1 : 0)",
+  and: "($0 !== 0 && $1 !== 0 ? 1 : 0)",
+  or: "($0 !== 0 || $1 !== 0 ? 1 : 0)",
+  xor: "(($0 !== 0) !== ($1 !== 0) ? 1 : 0)",
+  atan2: "Math.atan2($0, $1)",
+  mod: "floorMod($0, $1)",
+  floorDiv: "Math.floor($0 / $1)"
+}
+
+const boolBinary = new Set<BinaryOp>(["eq", "ne", "lt", "le", "gt", "ge", "and", "or", "xor"])
+
+/** `op(x, y)` where x and y are already broadcast to `outShape`. */
+export const binary = (op: BinaryOp, x: View, y: View, outShape: ReadonlyArray<number>, outDtype: DType): Buffer => {
+  const intMul = op === "mul" && outDtype === "int32" && isIntegral(x.dtype) && isIntegral(y.dtype)
+  return mapNew(intMul ? "Math.imul($0, $1)" : binaryExpr[op], boolBinary.has(op), [x, y], outShape, outDtype)
+}
+
+/** `where(cond, x, y)`, all three already broadcast to `outShape`. */
+export const select = (cond: View, x: View, y: View, outShape: ReadonlyArray<number>, outDtype: DType): Buffer =>
+  mapNew("($0 !== 0 ? $1 : $2)", false, [cond, x, y], outShape, outDtype)

@@ -1,0 +1,189 @@
+/**
+ * Reductions, arg-reductions and cumulative scans.
+ *
+ * A reduction walks the input once, in memory order as far as possible, and
+ * combines each element into an accumulator array (float64, one slot per
+ * output element) whose strides are 0 along the reduced axes. After
+ * collapsing dims, a reduction over trailing contiguous axes becomes a
+ * scalar accumulation over each contiguous row, and one over leading axes
+ * becomes a vector accumulation `acc[j] op= row[j]` over successive rows.
+ */
+import { collapseDims, compile, contiguous, kindOf, odometerSource } from "./elementwise"
+import { contiguousStrides, sizeOf } from "./types"
+import type { Buffer, DType, View } from "./types"
+
+export type ReduceOp = "sum" | "max" | "min" | "prod" | "any" | "all"
+
+/** `s` combined with `v`; max/min propagate NaN. */
+const combineExpr: Record<ReduceOp, string> = {
+  sum: "s + v",
+  prod: "s * v",
+  max: "(v > s || v !== v ? v : s)",
+  min: "(v < s || v !== v ? v : s)",
+  any: "(v !== 0 ? 1 : s)",
+  all: "(v === 0 ? 0 : s)"
+}
+
+const identity: Record<ReduceOp, number> = { sum: 0, prod: 1, max: -Infinity, min: Infinity, any: 0, all: 1 }
+
+type ReduceKernel = (
+  acc: Float64Array,
+  pa: number,
+  sa: ReadonlyArray<number>,
+  x: Buffer,
+  px: number,
+  sx: ReadonlyArray<number>,
+  shape: ReadonlyArray<number>
+) => void
+
+const reduceCache = new Map<string, ReduceKernel>()
+
+const buildReduceKernel = (op: ReduceOp, accKind: "s" | "c" | "g", xKind: "s" | "c" | "g"): ReduceKernel => {
+  const combine = combineExpr[op]
+  const load = xKind === "c" ? "x[px + i]" : xKind === "g" ? "x[px + i * tx]" : "xv"
+  const a = accKind === "c" ? "acc[pa + i]" : "acc[pa + i * ta]"
+  const inner =
+    accKind === "s"
+      ? `let s = acc[pa];
+      for (let i = 0; i < n; i++) { const v = ${load}; s = ${combine}; }
+      acc[pa] = s;`
+      : `for (let i = 0; i < n; i++) { const v = ${load}, s = ${a}; ${a} = ${combine}; }`
+  return compile<ReduceKernel>(`
+  return function reduceKernel(acc, pa, sa, x, px, sx, shape) {
+    const last = shape.length - 1, n = shape[last], ta = sa[last], tx = sx[last];
+    let rows = 1;
+    for (let d = 0; d < last; d++) rows *= shape[d];
+    const idx = new Int32Array(last + 1);
+    for (let r = 0; r < rows; r++) {
+      ${xKind === "s" ? "const xv = x[px];" : ""}
+      ${inner}
+      ${odometerSource(["pa", "px"], ["sa", "sx"])}
+    }
+  };`)
+}
+
+/** Converts a float64 accumulator to a fresh buffer of `dtype` (bool: `!== 0`). */
+const fromFloat64 = (acc: Float64Array, shape: ReadonlyArray<number>, dtype: DType): Buffer =>
+  dtype === "float64"
+    ? acc
+    : contiguous({ buffer: acc, dtype: "float64", shape, strides: contiguousStrides(shape), offset: 0 }, dtype)
+
+/**
+ * Reduces `x` over `axes` (sorted, unique, non-negative). The output shape is
+ * `x.shape` without those axes. Accumulates in float64; an empty reduction
+ * gives the identity.
+ */
+export const reduce = (op: ReduceOp, x: View, axes: ReadonlyArray<number>, outDtype: DType): Buffer => {
+  const reduced = new Set(axes)
+  const outShape = x.shape.filter((_, d) => !reduced.has(d))
+  const acc = new Float64Array(sizeOf(outShape)).fill(identity[op])
+  if (sizeOf(x.shape) > 0) {
+    // Accumulator strides over x's dims: 0 along reduced axes.
+    const outStrides = contiguousStrides(outShape)
+    const accStrides: Array<number> = []
+    let k = 0
+    for (let d = 0; d < x.shape.length; d++) accStrides.push(reduced.has(d) ? 0 : outStrides[k++])
+    // Visit x in memory order: sort dims by decreasing |stride| (stable).
+    const order = x.shape.map((_, d) => d).sort((p, q) => Math.abs(x.strides[q]) - Math.abs(x.strides[p]))
+    const c = collapseDims(
+      order.map((d) => x.shape[d]),
+      [order.map((d) => accStrides[d]), order.map((d) => x.strides[d])]
+    )
+    const last = c.shape.length - 1
+    const accKind = kindOf(c.strides[0][last])
+    const xKind = kindOf(c.strides[1][last])
+    const key = `${op}|${accKind}|${x.dtype}${xKind}`
+    let kernel = reduceCache.get(key)
+    if (kernel === undefined) {
+      kernel = buildReduceKernel(op, accKind, xKind)
+      reduceCache.set(key, kernel)
+    }
+    kernel(acc, 0, c.strides[0], x.buffer, x.offset, c.strides[1], c.shape)
+  }
+  return fromFloat64(acc, outShape, outDtype)
+}
+
+/**
+ * Index of the maximum (minimum) along `axis`; the output shape is
+ * `x.shape` without `axis`. Ties and NaNs resolve to the first occurrence
+ * (a NaN counts as the extreme, as in NumPy).
+ */
+export const argReduce = (op: "argmax" | "argmin", x: View, axis: number): Int32Array => {
+  const outShape = x.shape.filter((_, d) => d !== axis)
+  const out = new Int32Array(sizeOf(outShape))
+  const len = x.shape[axis]
+  if (out.length === 0 || len === 0) return out
+  const step = x.strides[axis]
+  const buf = x.buffer
+  const isMax = op === "argmax"
+  const outStrides = x.strides.filter((_, d) => d !== axis)
+  const idx = new Array<number>(outShape.length).fill(0)
+  let base = x.offset
+  for (let o = 0; o < out.length; o++) {
+    let best = 0
+    let bestValue = buf[base]
+    if (bestValue === bestValue) {
+      for (let i = 1, p = base + step; i < len; i++, p += step) {
+        const v = buf[p]
+        if (v !== v) {
+          best = i
+          break
+        }
+        if (isMax ? v > bestValue : v < bestValue) {
+          best = i
+          bestValue = v
+        }
+      }
+    }
+    out[o] = best
+    // Advance the odometer over the output dims.
+    for (let d = outShape.length - 1; d >= 0; d--) {
+      if (++idx[d] < outShape[d]) {
+        base += outStrides[d]
+        break
+      }
+      idx[d] = 0
+      base -= outStrides[d] * (outShape[d] - 1)
+    }
+  }
+  return out
+}
+
+type ScanKernel = (a: Float64Array, outer: number, len: number, inner: number, reverse: boolean) => void
+
+const scanCache = new Map<string, ScanKernel>()
+
+const scanKernel = (op: "sum" | "prod" | "max" | "min"): ScanKernel => {
+  let kernel = scanCache.get(op)
+  if (kernel === undefined) {
+    kernel = compile<ScanKernel>(`
+    return function scanKernel(a, outer, len, inner, reverse) {
+      const step = reverse ? -inner : inner;
+      for (let o = 0; o < outer; o++) {
+        let prev = o * len * inner + (reverse ? (len - 1) * inner : 0);
+        for (let k = 1; k < len; k++) {
+          const cur = prev + step;
+          for (let i = 0; i < inner; i++) { const s = a[prev + i], v = a[cur + i]; a[cur + i] = ${combineExpr[op]}; }
+          prev = cur;
+        }
+      }
+    };`)
+    scanCache.set(op, kernel)
+  }
+  return kernel
+}
+
+/** Inclusive scan of `op` along `axis` (from the end when `reverse`). */
+export const cumulative = (
+  op: "sum" | "prod" | "max" | "min",
+  x: View,
+  axis: number,
+  reverse: boolean,
+  outDtype: DType
+): Buffer => {
+  const a = contiguous(x, "float64") as Float64Array
+  const outer = sizeOf(x.shape.slice(0, axis))
+  const inner = sizeOf(x.shape.slice(axis + 1))
+  if (a.length > 0) scanKernel(op)(a, outer, x.shape[axis], inner, reverse)
+  return fromFloat64(a, x.shape, outDtype)
+}
