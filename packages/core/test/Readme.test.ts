@@ -1,0 +1,31 @@
+// The README's quick start, verbatim in substance: if this breaks, the README is wrong.
+import { describe, expect, it } from "vitest"
+import { checkGrads, grad, NdArray, type NdArray as Array, Random, vmap } from "@gradfx/core"
+
+type Params = { w: Array; b: Array }
+
+describe("README quick start", () => {
+  it("learns OR with grad and gives per-example gradients with vmap", () => {
+    const predict = (p: Params, x: Array) => NdArray.sigmoid(NdArray.add(NdArray.matmul(x, p.w), p.b))
+    const loss = (p: Params, x: Array, y: Array) => NdArray.mean(NdArray.square(NdArray.sub(predict(p, x), y)))
+    const [k1] = Random.split(Random.key(0))
+    let params: Params = { w: Random.normal(k1, [2, 1]), b: NdArray.zeros([1]) }
+    const x = NdArray.array([[0, 0], [0, 1], [1, 0], [1, 1]])
+    const y = NdArray.array([[0], [1], [1], [1]])
+    for (let step = 0; step < 500; step++) {
+      const g = grad(loss)(params, x, y)
+      params = { w: NdArray.sub(params.w, NdArray.mul(g.w, 2)), b: NdArray.sub(params.b, NdArray.mul(g.b, 2)) }
+    }
+    const out = (predict(params, x).toArray() as Array<Array<number>>).map((r) => r[0])
+    expect(out[0]).toBeLessThan(0.25)
+    for (const v of out.slice(1)) expect(v).toBeGreaterThan(0.75)
+    const perExample = vmap(grad(loss), { inAxes: [null, 0, 0] })(params, x, y)
+    expect(perExample.w.shape).toEqual([4, 2, 1])
+    expect(perExample.b.shape).toEqual([4, 1])
+  })
+
+  it("checkGrads example", () => {
+    const f = (x: Array) => NdArray.sum(NdArray.tanh(NdArray.mul(x, x)))
+    expect(() => checkGrads(f, [NdArray.array([0.1, -2, 3], { dtype: "float64" })], { order: 2, modes: ["fwd", "rev"] })).not.toThrow()
+  })
+})
