@@ -208,9 +208,39 @@ const mapNew = (
   outShape: ReadonlyArray<number>,
   outDtype: DType
 ): Buffer => {
-  const out = allocate(outDtype, sizeOf(outShape))
+  const size = sizeOf(outShape)
+  const out = allocate(outDtype, size)
+  if (size > 0 && inputs.every((v) => v.shape.length === outShape.length && isContiguous(v) && v.shape.every((d, i) => d === outShape[i]))) {
+    // Fast path: every operand is contiguous with the output's shape — one flat loop, no dim bookkeeping.
+    flatKernel(expr, boolResult, outDtype, inputs)(out, inputs, size)
+    return out
+  }
   mapInto(expr, boolResult, false, out, 0, contiguousStrides(outShape), inputs, outShape)
   return out
+}
+
+type FlatKernel = (out: Buffer, inputs: ReadonlyArray<View>, n: number) => void
+const flatCache = new Map<string, FlatKernel>()
+
+const flatKernel = (expr: string, boolResult: boolean, outDtype: DType, inputs: ReadonlyArray<View>): FlatKernel => {
+  let key = expr + (boolResult ? "|b|" : "|n|") + outDtype
+  for (const v of inputs) key += v.dtype
+  let kernel = flatCache.get(key)
+  if (kernel === undefined) {
+    const value = outDtype === "bool" && !boolResult ? `((${expr}) !== 0 ? 1 : 0)` : expr
+    const ids = inputs.map((_, j) => j)
+    const src = `
+  return function flatKernel(out, ins, n) {
+    ${ids.map((j) => `const a${j} = ins[${j}].buffer, p${j} = ins[${j}].offset;`).join(" ")}
+    for (let i = 0; i < n; i++) {
+      ${ids.map((j) => `const x${j} = a${j}[p${j} + i];`).join(" ")}
+      out[i] = ${value.replace(/\$(\d)/g, "x$1")};
+    }
+  };`
+    kernel = compile<FlatKernel>(src)
+    flatCache.set(key, kernel)
+  }
+  return kernel
 }
 
 // ---------------------------------------------------------------------------
