@@ -38,3 +38,6 @@ export {
 export { customJvp, customVjp } from "./transforms/custom.js"
 export { checkGrads, GradCheckError, type CheckGradsOptions } from "./checkGrads.js"
 export { stopGradient } from "./NdArray.js"
+export { backendName, setBackend, setThreads, type BackendName } from "./backend/index.js"
+export type { ShapedArray } from "./interpreter/aval.js"
+export type { Key } from "./Random.js"

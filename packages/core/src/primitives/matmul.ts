@@ -5,6 +5,7 @@
  * transposed operands without copying them.
  */
 import * as cpu from "../backend/cpu/index.js"
+import { ensureBackend } from "../backend/index.js"
 import { DTypeError, ShapeError } from "../Errors.js"
 import { broadcastShapes, sameShape, ShapedArray } from "../interpreter/aval.js"
 import type { NdArray } from "../interpreter/ndarray.js"
@@ -37,7 +38,10 @@ export const Matmul: Primitive<NoParams> = definePrimitive<NoParams>({
     if (x.dtype !== y.dtype || x.dtype === "bool") throw new DTypeError({ op: "matmul", dtypes: [x.dtype, y.dtype], hint: "expects two numeric arrays of one dtype" })
     return [new ShapedArray([...x.shape.slice(0, -1), y.shape[y.ndim - 1]], x.dtype)]
   },
-  impl: ([x, y], _, [out]) => [ArrayValue.fromBuffer(cpu.matmul(x, y, out.dtype), out.dtype, out.shape)],
+  impl: ([x, y], _, [out]) => {
+    ensureBackend()
+    return [ArrayValue.fromBuffer(cpu.matmul(x, y, out.dtype), out.dtype, out.shape)]
+  },
   jvp: ([x, y], [xDot, yDot]) => [[matmul(x, y)], [addTangents(xDot && matmul(xDot, y), yDot && matmul(x, yDot))]], // d(xy) = dx·y + x·dy
   linear: true,
   transpose: ([ct], [x, y]) => {

@@ -1,0 +1,409 @@
+/**
+ * WebAssembly SIMD matmul with an optional worker pool.
+ *
+ * The module is generated at run time (matmulKernel.ts / emitter.ts) and
+ * instantiated once on one linear memory that is reused (and grown) across
+ * calls. Operands are staged into that memory with `TypedArray.set` (one
+ * memcpy when the view is dense enough, per-row/column copies or a gather
+ * otherwise), packed and multiplied inside wasm, and the result is copied
+ * out.
+ *
+ * Large products are shared between the calling thread and `worker_threads`
+ * that use the same (shared) memory: B is packed once into a shared buffer,
+ * then row (or column) blocks of C are claimed dynamically with Atomics, so
+ * a late or slow thread just takes fewer blocks. The call stays synchronous
+ * (Atomics.wait). Without shared memory or workers everything runs on the
+ * calling thread.
+ */
+import { buildMatmulModule, defaultShapes, roundUp, workspaceBytes, type KernelShape, type MatmulExports } from "./matmulKernel.js"
+import { WorkerPool, hardwareThreads } from "./pool.js"
+import { G } from "./worker.js"
+
+// ---- minimal WebAssembly typings (the project's lib has no DOM types) ---------
+interface WasmMemory {
+  readonly buffer: ArrayBufferLike
+  grow(pages: number): number
+}
+interface WasmApi {
+  validate(bytes: Uint8Array<ArrayBuffer>): boolean
+  Module: new (bytes: Uint8Array<ArrayBuffer>) => object
+  Instance: new (module: object, imports: object) => { readonly exports: unknown }
+  Memory: new (descriptor: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory
+}
+
+const PAGE = 65536
+/** Memory cap (2 GiB): keeps every byte address a non-negative i32. */
+const MAX_PAGES = 32768
+const MAX_BYTES = MAX_PAGES * PAGE
+/** Products with fewer multiply-adds are declined (a JS loop is as fast there). */
+const MIN_WORK = 512
+/** Products with at least this many multiply-adds use the worker pool. */
+const THREAD_MIN_WORK = 1 << 20
+/** From this size on, a call waits (≤ 1 s) for workers that are still starting. */
+const WAIT_FOR_WORKERS_WORK = 1 << 29
+const ALIGN = 64
+
+interface Engine {
+  readonly memory: WasmMemory
+  readonly module: object
+  readonly exports: MatmulExports
+  readonly shared: boolean
+  readonly fma: boolean
+  f32: Float32Array
+  f64: Float64Array
+}
+
+type FloatArray = Float32Array | Float64Array
+
+let engine: Engine | null | undefined
+let threads = 0 // 0 = not chosen yet (defaults to the hardware thread count)
+let pool: WorkerPool | undefined
+const stats = { calls: 0, threaded: 0, workerBlocks: 0, redone: 0 }
+
+/**
+ * Counters for tests and diagnostics: products computed, how many went through
+ * the pool, how many blocks of C the workers computed, and how many products
+ * had to be redone on the calling thread after a worker failure.
+ */
+export const wasmMatmulStats = (): {
+  readonly calls: number
+  readonly threaded: number
+  readonly workerBlocks: number
+  readonly redone: number
+} => ({ ...stats })
+
+const wasmApi = (): WasmApi | undefined => (globalThis as { WebAssembly?: WasmApi }).WebAssembly
+
+const refreshViews = (e: Engine): void => {
+  e.f32 = new Float32Array(e.memory.buffer)
+  e.f64 = new Float64Array(e.memory.buffer)
+}
+
+interface Staged {
+  /** element index of operand[0,0] */
+  readonly base: number
+  readonly rs: number
+  readonly cs: number
+}
+
+type StagePlan =
+  | { readonly kind: "span"; readonly lo: number; readonly size: number }
+  | { readonly kind: "rows" | "cols" | "gather"; readonly size: number }
+
+/** Decides how to bring a strided rows×cols operand into wasm memory. */
+const planStage = (src: FloatArray, off: number, rs: number, cs: number, rows: number, cols: number): StagePlan | undefined => {
+  if (!Number.isInteger(off) || !Number.isInteger(rs) || !Number.isInteger(cs)) return undefined
+  const dr = (rows - 1) * rs
+  const dc = (cols - 1) * cs
+  const lo = off + Math.min(0, dr) + Math.min(0, dc)
+  const hi = off + Math.max(0, dr) + Math.max(0, dc)
+  if (lo < 0 || hi >= src.length) return undefined
+  const dense = rows * cols
+  const span = hi - lo + 1
+  if (span <= 2 * dense + 4096) return { kind: "span", lo, size: span }
+  if (cs === 1) return { kind: "rows", size: dense }
+  if (rs === 1) return { kind: "cols", size: dense }
+  return { kind: "gather", size: dense }
+}
+
+const stage = (
+  plan: StagePlan,
+  view: FloatArray,
+  dst: number,
+  src: FloatArray,
+  off: number,
+  rs: number,
+  cs: number,
+  rows: number,
+  cols: number
+): Staged => {
+  switch (plan.kind) {
+    case "span":
+      view.set(src.subarray(plan.lo, plan.lo + plan.size), dst)
+      return { base: dst + (off - plan.lo), rs, cs }
+    case "rows":
+      for (let i = 0; i < rows; i++) view.set(src.subarray(off + i * rs, off + i * rs + cols), dst + i * cols)
+      return { base: dst, rs: cols, cs: 1 }
+    case "cols":
+      for (let j = 0; j < cols; j++) view.set(src.subarray(off + j * cs, off + j * cs + rows), dst + j * rows)
+      return { base: dst, rs: 1, cs: rows }
+    case "gather":
+      for (let i = 0; i < rows; i++) {
+        const s = off + i * rs
+        const d = dst + i * cols
+        for (let j = 0; j < cols; j++) view[d + j] = src[s + j * cs]
+      }
+      return { base: dst, rs: cols, cs: 1 }
+  }
+}
+
+const ensureBytes = (e: Engine, bytes: number): boolean => {
+  if (bytes > MAX_BYTES) return false
+  const have = e.memory.buffer.byteLength
+  if (have < bytes) {
+    try {
+      e.memory.grow(Math.ceil((bytes - have) / PAGE))
+    } catch {
+      return false
+    }
+  }
+  if (e.f32.buffer.byteLength < bytes) refreshViews(e)
+  return true
+}
+
+/** Multiplies a small integer-valued problem (partial tiles) and checks the exact answer. */
+const selfTest = (e: Engine): boolean => {
+  const m = 5
+  const k = 3
+  const n = 9
+  for (const dt of ["f32", "f64"] as const) {
+    const elt = dt === "f32" ? 4 : 8
+    const s = dt === "f32" ? defaultShapes.f32 : defaultShapes.f64
+    const NR = s.nv * (16 / elt)
+    const kp = roundUp(k, s.unroll)
+    const ldc = roundUp(n, NR)
+    const bpAt = roundUp(ALIGN + workspaceBytes(s, elt), ALIGN)
+    const aAt = roundUp(bpAt + ldc * kp * elt, ALIGN)
+    const bAt = aAt + ALIGN * 2
+    const cAt = bAt + ALIGN * 8
+    if (!ensureBytes(e, cAt + roundUp(m, s.mr) * ldc * elt)) return false
+    const v = dt === "f32" ? e.f32 : e.f64
+    for (let i = 0; i < m * k; i++) v[aAt / elt + i] = (i % 7) - 3
+    for (let i = 0; i < k * n; i++) v[bAt / elt + i] = (i % 5) - 2
+    const x = e.exports
+    ;(dt === "f32" ? x.packB_f32 : x.packB_f64)(bAt, n * elt, elt, k, kp, n, bpAt)
+    ;(dt === "f32" ? x.gemmp_f32 : x.gemmp_f64)(aAt, k * elt, elt, bpAt, kp, cAt, ldc * elt, m, k, n, ALIGN)
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < n; j++) {
+        let acc = 0
+        for (let p = 0; p < k; p++) acc += (((i * k + p) % 7) - 3) * (((p * n + j) % 5) - 2)
+        if (v[cAt / elt + i * ldc + j] !== acc) return false
+      }
+  }
+  return true
+}
+
+const tryEngine = (W: WasmApi, shared: boolean, fma: boolean): Engine | undefined => {
+  try {
+    if (shared && typeof SharedArrayBuffer === "undefined") return undefined
+    const bytes = buildMatmulModule({ f32: defaultShapes.f32, f64: defaultShapes.f64, fma, shared, maxPages: MAX_PAGES })
+    if (!W.validate(bytes)) return undefined
+    const memory = new W.Memory(shared ? { initial: 16, maximum: MAX_PAGES, shared: true } : { initial: 16, maximum: MAX_PAGES })
+    const module = new W.Module(bytes)
+    const instance = new W.Instance(module, { env: { memory } })
+    const e: Engine = {
+      memory,
+      module,
+      exports: instance.exports as MatmulExports,
+      shared,
+      fma,
+      f32: new Float32Array(0),
+      f64: new Float64Array(0)
+    }
+    refreshViews(e)
+    return selfTest(e) ? e : undefined
+  } catch {
+    return undefined
+  }
+}
+
+const getEngine = (): Engine | null => {
+  if (engine !== undefined) return engine
+  engine = null
+  const W = wasmApi()
+  if (W === undefined) return engine
+  // shared memory first (threads), fused multiply-add first (speed)
+  for (const [shared, fma] of [
+    [true, true],
+    [true, false],
+    [false, true],
+    [false, false]
+  ] as const) {
+    const e = tryEngine(W, shared, fma)
+    if (e !== undefined) {
+      engine = e
+      break
+    }
+  }
+  return engine
+}
+
+/** true when WebAssembly SIMD compiled and validated here */
+export const wasmAvailable = (): boolean => getEngine() !== null
+
+const threadSetting = (): number => {
+  if (threads === 0) threads = hardwareThreads()
+  return threads
+}
+
+/** number of threads used for large products (1 disables the pool) */
+export const setThreads = (n: number): void => {
+  threads = Math.max(1, Math.floor(Number.isFinite(n) ? n : 1))
+  if (threads === 1 && pool !== undefined) {
+    pool.shutdown()
+    pool = undefined
+  }
+}
+
+const getPool = (e: Engine, workers: number): WorkerPool | undefined => {
+  if (!e.shared || workers < 1) return undefined
+  if (pool === undefined || pool.capacity < workers) {
+    pool?.shutdown()
+    pool = WorkerPool.create(e.module, e.memory, Math.max(workers, hardwareThreads() - 1))
+  }
+  pool?.ensure(workers)
+  return pool
+}
+
+/**
+ * Starts the worker pool for the current thread setting and blocks up to
+ * `timeoutMs` until it is ready; returns the number of threads (including the
+ * caller) a large product will use. Products issued while the workers are
+ * still starting simply run on the calling thread, so this is only needed by
+ * benchmarks and tests that want the threaded path from the first call.
+ */
+export const warmUpThreads = (timeoutMs = 5000): number => {
+  const e = getEngine()
+  const t = threadSetting()
+  if (e === null || t <= 1) return 1
+  const p = getPool(e, t - 1)
+  return p === undefined ? 1 : 1 + p.waitReady(t - 1, timeoutMs)
+}
+
+/** C[m×n] (+)= A[m×k] · B[k×n]; each operand given as (array, offset, rowStride, colStride) in elements, so transposed operands (colStride ≠ 1) are allowed; C is row-major contiguous at cOffset with row stride n. Returns false if it declines (e.g. too small, unsupported layout) so the caller falls back to JS. Synchronous. */
+export const matmulWasm = (
+  a: Float32Array | Float64Array,
+  aOffset: number,
+  aRowStride: number,
+  aColStride: number,
+  b: Float32Array | Float64Array,
+  bOffset: number,
+  bRowStride: number,
+  bColStride: number,
+  c: Float32Array | Float64Array,
+  cOffset: number,
+  m: number,
+  k: number,
+  n: number
+): boolean => {
+  if (!Number.isInteger(m) || !Number.isInteger(k) || !Number.isInteger(n) || m < 0 || k < 0 || n < 0) return false
+  if (!Number.isInteger(cOffset) || cOffset < 0 || cOffset + m * n > c.length) return false
+  if (m === 0 || n === 0) return true
+  if (k === 0) {
+    c.fill(0, cOffset, cOffset + m * n)
+    return true
+  }
+  const work = m * k * n
+  if (work < MIN_WORK) return false
+  const isF32 = c instanceof Float32Array
+  if (!isF32 && !(c instanceof Float64Array)) return false
+  const e = getEngine()
+  if (e === null) return false
+  const elt = isF32 ? 4 : 8
+  const shape: KernelShape = isF32 ? defaultShapes.f32 : defaultShapes.f64
+  const MR = shape.mr
+  const NR = shape.nv * (16 / elt)
+  const planA = planStage(a, aOffset, aRowStride, aColStride, m, k)
+  const planB = planStage(b, bOffset, bRowStride, bColStride, k, n)
+  if (planA === undefined || planB === undefined) return false
+
+  // ---- threads ---------------------------------------------------------------------
+  let nThreads = 1
+  let p: WorkerPool | undefined
+  const wanted = threadSetting()
+  if (wanted > 1 && work >= THREAD_MIN_WORK && e.shared) {
+    p = getPool(e, wanted - 1)
+    if (p !== undefined) {
+      let ready = p.ready()
+      if (ready < wanted - 1 && work >= WAIT_FOR_WORKERS_WORK) ready = p.waitReady(wanted - 1, 1000)
+      nThreads = 1 + Math.min(wanted - 1, ready)
+    }
+  }
+
+  // ---- memory layout (bytes): A workspaces | packed B | staged B | C (padded) | staged A --
+  const wsBytes = roundUp(workspaceBytes(shape, elt), ALIGN)
+  const kp = roundUp(k, shape.unroll)
+  const ldc = roundUp(n, NR)
+  const bpAt = roundUp(ALIGN + nThreads * wsBytes, ALIGN)
+  const bAt = roundUp(bpAt + ldc * kp * elt, ALIGN)
+  const cAt = roundUp(bAt + planB.size * elt, ALIGN)
+  const aAt = roundUp(cAt + roundUp(m, MR) * ldc * elt, ALIGN)
+  if (!ensureBytes(e, aAt + planA.size * elt)) return false
+  const view: FloatArray = isF32 ? e.f32 : e.f64
+  const sb = stage(planB, view, bAt / elt, b, bOffset, bRowStride, bColStride, k, n)
+  const x = e.exports
+  const packB = isF32 ? x.packB_f32 : x.packB_f64
+  const gemm = isF32 ? x.gemmp_f32 : x.gemmp_f64
+  const single = (sa: Staged): void => {
+    packB(sb.base * elt, sb.rs * elt, sb.cs * elt, k, kp, n, bpAt)
+    gemm(sa.base * elt, sa.rs * elt, sa.cs * elt, bpAt, kp, cAt, ldc * elt, m, k, n, ALIGN)
+  }
+
+  if (nThreads > 1 && p !== undefined) {
+    // B is packed by the first thread to claim it (usually a worker, while A is staged
+    // here); blocks of C are then claimed by whichever thread is free
+    const g = p.ctrl
+    const unitsM = Math.ceil(m / MR)
+    const unitsN = Math.ceil(n / NR)
+    const rows = unitsM >= 4 * nThreads || unitsM >= unitsN
+    const units = rows ? unitsM : unitsN
+    // ≈ 8 blocks per thread, but at least 4 register tiles per block
+    const perBlock = Math.max(Math.ceil(units / (8 * nThreads)), Math.min(4, Math.ceil(units / nThreads)))
+    const blockSize = perBlock * (rows ? MR : NR)
+    g[G.OP] = isF32 ? 0 : 1
+    g[G.A_READY] = 0
+    g[G.PACK] = 0
+    g[G.B] = sb.base * elt
+    g[G.BRS] = sb.rs * elt
+    g[G.BCS] = sb.cs * elt
+    g[G.NCHUNK] = Math.ceil((rows ? m : n) / blockSize)
+    g[G.CHUNK_NEXT] = 0
+    g[G.FAILED] = 0
+    g[G.BP] = bpAt
+    g[G.KP] = kp
+    g[G.C] = cAt
+    g[G.LDC] = ldc * elt
+    g[G.M] = m
+    g[G.K] = k
+    g[G.N] = n
+    g[G.ELT] = elt
+    g[G.MODE] = rows ? 0 : 1
+    g[G.CS] = blockSize
+    g[G.WS] = ALIGN
+    g[G.WSSTRIDE] = wsBytes
+    p.post(nThreads - 1) // its Atomics.store publishes the plain writes above
+    // stage A while the workers wake up
+    const sa = stage(planA, view, aAt / elt, a, aOffset, aRowStride, aColStride, m, k)
+    g[G.A] = sa.base * elt
+    g[G.ARS] = sa.rs * elt
+    g[G.ACS] = sa.cs * elt
+    Atomics.store(g, G.A_READY, 1)
+    Atomics.notify(g, G.A_READY)
+    let ok = true
+    let mine = 0
+    try {
+      mine = p.runJob(x, g, 0)
+    } catch {
+      ok = false
+      p.fail(g)
+    }
+    p.finish()
+    stats.threaded++
+    stats.workerBlocks += g[G.NCHUNK] - mine
+    if (!ok || Atomics.load(g, G.FAILED) !== 0) {
+      // redo everything on this thread (a genuine wasm error then surfaces as an exception)
+      stats.redone++
+      single(sa)
+    }
+  } else {
+    single(stage(planA, view, aAt / elt, a, aOffset, aRowStride, aColStride, m, k))
+  }
+
+  stats.calls++
+  // ---- copy out -------------------------------------------------------------------------
+  const out: FloatArray = isF32 ? e.f32 : e.f64
+  const c0 = cAt / elt
+  if (ldc === n) c.set(out.subarray(c0, c0 + m * n), cOffset)
+  else for (let i = 0; i < m; i++) c.set(out.subarray(c0 + i * ldc, c0 + i * ldc + n), cOffset + i * n)
+  return true
+}

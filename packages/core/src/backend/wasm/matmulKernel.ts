@@ -1,0 +1,416 @@
+/**
+ * Generates the WebAssembly matmul module (GotoBLAS / BLIS structure).
+ *
+ * B is packed once over its full depth into NR-wide column panels (packB;
+ * panel j holds B[0:k, j·NR:(j+1)·NR] row after row, zero-padded), which lets
+ * several threads share it. Then gemmp runs
+ *
+ *   for jc in n step NC              (column block: its B panels stay in L2)
+ *     for pc in k step KC            (depth block)
+ *       for ic in m step MC          (row block of A / C)
+ *         pack A[ic:ic+mc, pc:pc+kc] into MR-tall panels     (→ L2)
+ *         for jr in nc step NR, ir in mc step MR
+ *           micro-kernel: C[MR×NR] (+)= Apanel · Bpanel     (registers)
+ *
+ * The micro-kernel keeps MR × NV v128 accumulators in locals (NV vectors per
+ * row, NR = NV · lanes columns) and uses the relaxed-SIMD fused multiply-add
+ * when the engine validates it (else f32x4.mul + f32x4.add). Packing
+ * zero-pads partial panels and pads the depth to a multiple of the unroll
+ * factor, so the kernel only ever sees full tiles; C lives in a scratch area
+ * whose rows/columns are padded to MR / NR multiples. Strides are in bytes and
+ * may be anything (transposed, negative, zero) — packing reads through them.
+ *
+ * Exports per dtype (f32 / f64), all i32 arguments, byte addresses / strides:
+ *   packB_<dt> (src, rs, cs, kc, kcp, nc, dst)
+ *   gemmp_<dt> (a, aRs, aCs, bp, kp, c, ldc, m, k, n, workA)
+ *   packA_<dt>, kernel_<dt> (internal, exported for testing)
+ *
+ * Register blocking note (V8 12, x64): with MR·NV = 8 accumulators and no
+ * unrolling the TurboFan output is a clean loop of 2 loads, 4 broadcasts and
+ * 8 vfmadd231ps; larger tiles or unrolling made V8 hoist every constant
+ * memory offset into its own register and spill heavily (≈25 % slower).
+ */
+import { ModuleBuilder, ValType, Simd, type FunctionBuilder } from "./emitter.js"
+
+const { i32, v128 } = ValType
+
+export interface KernelShape {
+  /** rows of the register tile */
+  readonly mr: number
+  /** v128 vectors per tile row (NR = nv · lanes) */
+  readonly nv: number
+  /** unroll factor of the depth loop (depth padded to a multiple) */
+  readonly unroll: number
+  /** cache blocking */
+  readonly mc: number
+  readonly kc: number
+  readonly nc: number
+}
+
+export interface KernelConfig {
+  readonly f32: KernelShape
+  readonly f64: KernelShape
+  /** use relaxed-SIMD fused multiply-add (f32x4.relaxed_madd) */
+  readonly fma: boolean
+  /** import the memory as shared (threads) */
+  readonly shared: boolean
+  /** maximum memory pages (required for shared memory) */
+  readonly maxPages: number
+}
+
+export const defaultShapes: { readonly f32: KernelShape; readonly f64: KernelShape } = {
+  f32: { mr: 4, nv: 2, unroll: 1, mc: 128, kc: 256, nc: 1024 },
+  f64: { mr: 4, nv: 2, unroll: 1, mc: 64, kc: 256, nc: 512 }
+}
+
+/** Round `x` up to a multiple of `m`. */
+export const roundUp = (x: number, m: number): number => Math.ceil(x / m) * m
+
+/** Bytes of the A-packing workspace one thread needs. */
+export const workspaceBytes = (shape: KernelShape, elt: number): number =>
+  roundUp(shape.mc, shape.mr) * roundUp(shape.kc, shape.unroll) * elt + 64
+
+/** `for (i = start; i < limit; i += step) body()` with locals i, limit. */
+const forUp = (f: FunctionBuilder, i: number, limit: number, step: number, body: () => void): void => {
+  f.block(() => {
+    f.get(i).get(limit).geS().brIf(0)
+    f.loop(() => {
+      body()
+      f.addConst(i, step)
+      f.get(i).get(limit).ltS().brIf(0)
+    })
+  })
+}
+
+interface DTypeOps {
+  readonly elt: number
+  readonly lanes: number
+  readonly load: (f: FunctionBuilder, offset?: number) => void
+  readonly store: (f: FunctionBuilder, offset?: number) => void
+  readonly zero: (f: FunctionBuilder) => void
+  readonly splatLoad: (f: FunctionBuilder, offset: number) => void
+  readonly add: number
+  readonly mul: number
+  readonly madd: number
+}
+
+const f32Ops: DTypeOps = {
+  elt: 4,
+  lanes: 4,
+  load: (f, o = 0) => void f.f32Load(o),
+  store: (f, o = 0) => void f.f32Store(o),
+  zero: (f) => void f.f32Const(0),
+  splatLoad: (f, o) => void f.v128Load32Splat(o),
+  add: Simd.f32x4_add,
+  mul: Simd.f32x4_mul,
+  madd: Simd.f32x4_relaxed_madd
+}
+
+const f64Ops: DTypeOps = {
+  elt: 8,
+  lanes: 2,
+  load: (f, o = 0) => void f.f64Load(o),
+  store: (f, o = 0) => void f.f64Store(o),
+  zero: (f) => void f.f64Const(0),
+  splatLoad: (f, o) => void f.v128Load64Splat(o),
+  add: Simd.f64x2_add,
+  mul: Simd.f64x2_mul,
+  madd: Simd.f64x2_relaxed_madd
+}
+
+/** micro-kernel (a, b, c, kcp, ldc, accumulate) */
+const buildMicroKernel = (f: FunctionBuilder, ops: DTypeOps, s: KernelShape, fma: boolean): void => {
+  const [A, B, C, KCP, LDC, ACC] = [0, 1, 2, 3, 4, 5]
+  const { elt } = ops
+  const NR = s.nv * ops.lanes
+  const acc: Array<number> = []
+  for (let i = 0; i < s.mr * s.nv; i++) acc.push(f.local(v128))
+  const bv: Array<number> = []
+  for (let j = 0; j < s.nv; j++) bv.push(f.local(v128))
+  const av = f.local(v128)
+  const end = f.local(i32)
+  // end = a + kcp * MR * elt
+  f.get(A).get(KCP).i32(s.mr * elt).mul().add().set(end)
+  f.loop(() => {
+    for (let u = 0; u < s.unroll; u++) {
+      for (let j = 0; j < s.nv; j++) f.get(B).v128Load(u * NR * elt + j * 16).set(bv[j])
+      for (let r = 0; r < s.mr; r++) {
+        f.get(A)
+        ops.splatLoad(f, (u * s.mr + r) * elt)
+        f.set(av)
+        for (let j = 0; j < s.nv; j++) {
+          const x = acc[r * s.nv + j]
+          if (fma) f.get(av).get(bv[j]).get(x).simd(ops.madd).set(x)
+          else f.get(x).get(av).get(bv[j]).simd(ops.mul).simd(ops.add).set(x)
+        }
+      }
+    }
+    f.addConst(A, s.unroll * s.mr * elt)
+    f.addConst(B, s.unroll * NR * elt)
+    f.get(A).get(end).ltU().brIf(0)
+  })
+  const storeAll = (accumulate: boolean) => {
+    for (let r = 0; r < s.mr; r++) {
+      for (let j = 0; j < s.nv; j++) {
+        f.get(C)
+        if (accumulate) f.get(C).v128Load(j * 16).get(acc[r * s.nv + j]).simd(ops.add)
+        else f.get(acc[r * s.nv + j])
+        f.v128Store(j * 16)
+      }
+      if (r + 1 < s.mr) f.addLocal(C, LDC)
+    }
+  }
+  f.get(ACC).if(
+    () => storeAll(true),
+    () => storeAll(false)
+  )
+}
+
+/** packA (src, rs, cs, mc, kc, kcp, dst): MR-tall panels, p-major inside a panel. */
+const buildPackA = (f: FunctionBuilder, ops: DTypeOps, s: KernelShape): void => {
+  const [SRC, RS, CS, MC, KC, KCP, DST] = [0, 1, 2, 3, 4, 5, 6]
+  const { elt } = ops
+  const MR = s.mr
+  const ir = f.local(i32)
+  const h = f.local(i32)
+  const sp = f.local(i32)
+  const t = f.local(i32)
+  const p = f.local(i32)
+  const r = f.local(i32)
+  const mrConst = f.local(i32)
+  const rowOff: Array<number> = [0]
+  for (let q = 1; q < MR; q++) {
+    const l = f.local(i32)
+    f.get(RS).i32(q).mul().set(l)
+    rowOff.push(l)
+  }
+  f.i32(MR).set(mrConst)
+  f.i32(0).set(ir)
+  forUp(f, ir, MC, MR, () => {
+    // h = min(MR, mc - ir)
+    f.get(MC).get(ir).sub().set(h)
+    f.get(mrConst).get(h).get(mrConst).get(h).ltS().select().set(h)
+    f.get(SRC).get(ir).get(RS).mul().add().set(sp)
+    f.i32(0).set(p)
+    f.get(h).i32(MR).eq()
+    f.if(
+      () => {
+        forUp(f, p, KC, 1, () => {
+          for (let q = 0; q < MR; q++) {
+            f.get(DST)
+            f.get(sp)
+            if (q > 0) f.get(rowOff[q]).add()
+            ops.load(f)
+            ops.store(f, q * elt)
+          }
+          f.addConst(DST, MR * elt)
+          f.addLocal(sp, CS)
+        })
+      },
+      () => {
+        forUp(f, p, KC, 1, () => {
+          f.get(sp).set(t)
+          f.i32(0).set(r)
+          forUp(f, r, h, 1, () => {
+            f.get(DST).get(r).i32(elt).mul().add()
+            f.get(t)
+            ops.load(f)
+            ops.store(f)
+            f.addLocal(t, RS)
+          })
+          forUp(f, r, mrConst, 1, () => {
+            f.get(DST).get(r).i32(elt).mul().add()
+            ops.zero(f)
+            ops.store(f)
+          })
+          f.addConst(DST, MR * elt)
+          f.addLocal(sp, CS)
+        })
+      }
+    )
+    // zero-pad depth kc..kcp
+    forUp(f, p, KCP, 1, () => {
+      for (let q = 0; q < MR; q++) {
+        f.get(DST)
+        ops.zero(f)
+        ops.store(f, q * elt)
+      }
+      f.addConst(DST, MR * elt)
+    })
+  })
+}
+
+/** packB (src, rs, cs, kc, kcp, nc, dst): NR-wide panels, p-major inside a panel. */
+const buildPackB = (f: FunctionBuilder, ops: DTypeOps, s: KernelShape): void => {
+  const [SRC, RS, CS, KC, KCP, NC, DST] = [0, 1, 2, 3, 4, 5, 6]
+  const { elt } = ops
+  const NR = s.nv * ops.lanes
+  const jr = f.local(i32)
+  const w = f.local(i32)
+  const sp = f.local(i32)
+  const t = f.local(i32)
+  const p = f.local(i32)
+  const j = f.local(i32)
+  const nrConst = f.local(i32)
+  const colOff: Array<number> = [0]
+  for (let q = 1; q < NR; q++) {
+    const l = f.local(i32)
+    f.get(CS).i32(q).mul().set(l)
+    colOff.push(l)
+  }
+  f.i32(NR).set(nrConst)
+  f.i32(0).set(jr)
+  forUp(f, jr, NC, NR, () => {
+    f.get(NC).get(jr).sub().set(w)
+    f.get(nrConst).get(w).get(nrConst).get(w).ltS().select().set(w)
+    f.get(SRC).get(jr).get(CS).mul().add().set(sp)
+    f.i32(0).set(p)
+    f.get(w).i32(NR).eq().get(CS).i32(elt).eq().and()
+    f.if(
+      () => {
+        // full panel, contiguous rows: vector copies
+        forUp(f, p, KC, 1, () => {
+          for (let q = 0; q < s.nv; q++) f.get(DST).get(sp).v128Load(q * 16, elt).v128Store(q * 16)
+          f.addConst(DST, NR * elt)
+          f.addLocal(sp, RS)
+        })
+      },
+      () => {
+        f.get(w).i32(NR).eq()
+        f.if(
+          () => {
+            // full panel, strided columns (e.g. B transposed): unrolled gather
+            forUp(f, p, KC, 1, () => {
+              for (let q = 0; q < NR; q++) {
+                f.get(DST)
+                f.get(sp)
+                if (q > 0) f.get(colOff[q]).add()
+                ops.load(f)
+                ops.store(f, q * elt)
+              }
+              f.addConst(DST, NR * elt)
+              f.addLocal(sp, RS)
+            })
+          },
+          () => {
+            forUp(f, p, KC, 1, () => {
+              f.get(sp).set(t)
+              f.i32(0).set(j)
+              forUp(f, j, w, 1, () => {
+                f.get(DST).get(j).i32(elt).mul().add()
+                f.get(t)
+                ops.load(f)
+                ops.store(f)
+                f.addLocal(t, CS)
+              })
+              forUp(f, j, nrConst, 1, () => {
+                f.get(DST).get(j).i32(elt).mul().add()
+                ops.zero(f)
+                ops.store(f)
+              })
+              f.addConst(DST, NR * elt)
+              f.addLocal(sp, RS)
+            })
+          }
+        )
+      }
+    )
+    forUp(f, p, KCP, 1, () => {
+      for (let q = 0; q < s.nv; q++) f.get(DST).v128Zero().v128Store(q * 16)
+      f.addConst(DST, NR * elt)
+    })
+  })
+}
+
+/**
+ * gemmp (a, aRs, aCs, bp, kp, c, ldc, m, k, n, workA): C[m×n] = A · B where B
+ * is already packed by packB over its full depth (panel j of NR columns at
+ * bp + j·kp·NR·elt, kp = depth rounded up to the unroll factor).
+ */
+const buildGemmPacked = (f: FunctionBuilder, ops: DTypeOps, s: KernelShape, fns: { packA: number; kernel: number }): void => {
+  const [A, ARS, ACS, BP, KP, C, LDC, M, K, N, WA] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+  const { elt } = ops
+  const NR = s.nv * ops.lanes
+  const [jc, nc, pc, kc, kcp, ic, mc, jr, ir, accf, cst, bpanel] = Array.from({ length: 12 }, () => f.local(i32))
+  const setMin = (dst: number, constant: number, a: number, b: number) => {
+    // dst = min(constant, a - b)
+    f.i32(constant).set(cst)
+    f.get(a).get(b).sub().set(dst)
+    f.get(cst).get(dst).get(cst).get(dst).ltS().select().set(dst)
+  }
+  f.i32(0).set(jc)
+  forUp(f, jc, N, s.nc, () => {
+    setMin(nc, s.nc, N, jc)
+    f.i32(0).set(pc)
+    forUp(f, pc, K, s.kc, () => {
+      setMin(kc, s.kc, K, pc)
+      f.get(kc).i32(s.unroll - 1).add().i32(-s.unroll).and().set(kcp)
+      f.get(pc).i32(0).ne().set(accf)
+      f.i32(0).set(ic)
+      forUp(f, ic, M, s.mc, () => {
+        setMin(mc, s.mc, M, ic)
+        f.get(A).get(ic).get(ARS).mul().add().get(pc).get(ACS).mul().add()
+        f.get(ARS).get(ACS).get(mc).get(kc).get(kcp).get(WA).call(fns.packA)
+        f.i32(0).set(jr)
+        forUp(f, jr, nc, NR, () => {
+          // bpanel = bp + (jc + jr) * kp * elt + pc * NR * elt
+          f.get(BP).get(jc).get(jr).add().get(KP).mul().i32(elt).mul().add().get(pc).i32(NR * elt).mul().add().set(bpanel)
+          f.i32(0).set(ir)
+          forUp(f, ir, mc, s.mr, () => {
+            // kernel(wa + ir*kcp*elt, bpanel, c + (ic+ir)*ldc + (jc+jr)*elt, kcp, ldc, accf)
+            f.get(WA).get(ir).get(kcp).mul().i32(elt).mul().add()
+            f.get(bpanel)
+            f.get(C).get(ic).get(ir).add().get(LDC).mul().add().get(jc).get(jr).add().i32(elt).mul().add()
+            f.get(kcp).get(LDC).get(accf).call(fns.kernel)
+          })
+        })
+      })
+    })
+  })
+}
+
+/** Builds the module bytes for `config`. */
+export const buildMatmulModule = (config: KernelConfig): Uint8Array<ArrayBuffer> => {
+  const mod = new ModuleBuilder()
+  mod.importMemory({ module: "env", name: "memory", initial: 1, maximum: config.maxPages, shared: config.shared })
+  for (const [name, ops, shape] of [
+    ["f32", f32Ops, config.f32],
+    ["f64", f64Ops, config.f64]
+  ] as const) {
+    const kernel = mod.func(`kernel_${name}`, [i32, i32, i32, i32, i32, i32], [])
+    const packA = mod.func(`packA_${name}`, [i32, i32, i32, i32, i32, i32, i32], [])
+    const packB = mod.func(`packB_${name}`, [i32, i32, i32, i32, i32, i32, i32], [])
+    const gemm = mod.func(`gemmp_${name}`, Array.from({ length: 11 }, () => i32), [])
+    if (shape.kc % shape.unroll !== 0 || shape.nc % (shape.nv * ops.lanes) !== 0 || shape.mc % shape.mr !== 0)
+      throw new Error("matmul kernel: kc must be a multiple of unroll, nc of NR and mc of MR")
+    buildMicroKernel(kernel.f, ops, shape, config.fma)
+    buildPackA(packA.f, ops, shape)
+    buildPackB(packB.f, ops, shape)
+    buildGemmPacked(gemm.f, ops, shape, { packA: packA.index, kernel: kernel.index })
+  }
+  return mod.toBytes()
+}
+
+/** packB (src, rs, cs, kc, kcp, nc, dst) — byte addresses / strides */
+export type PackBFn = (src: number, rs: number, cs: number, kc: number, kcp: number, nc: number, dst: number) => void
+/** gemmp (a, aRs, aCs, bp, kp, c, ldc, m, k, n, workA) — byte addresses / strides */
+export type GemmPackedFn = (
+  a: number,
+  aRs: number,
+  aCs: number,
+  bp: number,
+  kp: number,
+  c: number,
+  ldc: number,
+  m: number,
+  k: number,
+  n: number,
+  workA: number
+) => void
+
+export interface MatmulExports {
+  readonly packB_f32: PackBFn
+  readonly packB_f64: PackBFn
+  readonly gemmp_f32: GemmPackedFn
+  readonly gemmp_f64: GemmPackedFn
+}
