@@ -464,7 +464,7 @@ export const logsumexp = reduction(
   "logsumexp",
   (x, axes) => {
     const m = P.stopGradient(P.reduceMax(x, axes))
-    const shift = P.select(P.isFinite(m), m, P.mul(m, 0))
+    const shift = P.select(P.isFinite(m), m, 0) // m·0 would be NaN for m = ±∞
     const shifted = P.sub(x, P.expandReduced(shift, x.shape, axes))
     return P.add(P.log(P.reduceSum(P.exp(shifted), axes)), shift)
   },
@@ -481,7 +481,7 @@ const argReduction = (op: "argmax" | "argmin") =>
   dual(
     (args: IArguments) => isNdArray(args[0]),
     (x: NdArray, options: ArgOptions = {}): NdArray => {
-      if (options.axis === undefined) return P.argReduce(P.reshape(x, [x.size]), 0, op)
+      if (options.axis === undefined) return keep(P.argReduce(P.reshape(x, [x.size]), 0, op), x.shape, x.shape.map((_, i) => i), options.keepDims)
       const axis = normalizeAxis(op, options.axis, x.ndim)
       return keep(P.argReduce(x, axis, op), x.shape, [axis], options.keepDims)
     }

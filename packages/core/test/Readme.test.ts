@@ -1,13 +1,13 @@
 // The README's quick start, verbatim in substance: if this breaks, the README is wrong.
 import { describe, expect, it } from "vitest"
-import { checkGrads, grad, NdArray, type NdArray as Array, Random, vmap } from "@gradfx/core"
+import { checkGrads, grad, NdArray, Random, vmap } from "@gradfx/core"
 
-type Params = { w: Array; b: Array }
+type Params = { w: NdArray; b: NdArray }
 
 describe("README quick start", () => {
   it("learns OR with grad and gives per-example gradients with vmap", () => {
-    const predict = (p: Params, x: Array) => NdArray.sigmoid(NdArray.add(NdArray.matmul(x, p.w), p.b))
-    const loss = (p: Params, x: Array, y: Array) => NdArray.mean(NdArray.square(NdArray.sub(predict(p, x), y)))
+    const predict = (p: Params, x: NdArray) => NdArray.sigmoid(NdArray.add(NdArray.matmul(x, p.w), p.b))
+    const loss = (p: Params, x: NdArray, y: NdArray) => NdArray.mean(NdArray.square(NdArray.sub(predict(p, x), y)))
     const [k1] = Random.split(Random.key(0))
     let params: Params = { w: Random.normal(k1, [2, 1]), b: NdArray.zeros([1]) }
     const x = NdArray.array([[0, 0], [0, 1], [1, 0], [1, 1]])
@@ -25,7 +25,7 @@ describe("README quick start", () => {
   })
 
   it("checkGrads example", () => {
-    const f = (x: Array) => NdArray.sum(NdArray.tanh(NdArray.mul(x, x)))
+    const f = (x: NdArray) => NdArray.sum(NdArray.tanh(NdArray.mul(x, x)))
     expect(() => checkGrads(f, [NdArray.array([0.1, -2, 3], { dtype: "float64" })], { order: 2, modes: ["fwd", "rev"] })).not.toThrow()
   })
 })

@@ -10,7 +10,7 @@
  * that produced it returns.
  */
 import { Equal, Hash } from "effect"
-import { type Pipeable, pipeArguments } from "effect/Pipeable"
+import * as Pipeable from "effect/Pipeable"
 import { type Buffer, type View, contiguousStrides, isContiguous as viewIsContiguous } from "../backend/cpu/types.js"
 import { TransformError } from "../Errors.js"
 import { type DType, ShapedArray } from "./aval.js"
@@ -18,12 +18,13 @@ import { type DType, ShapedArray } from "./aval.js"
 const TypeId = "~gradfx/NdArray"
 
 /**
- * An n-dimensional array: concrete, or traced inside a transform.
+ * An n-dimensional array: concrete, or traced inside a transform. Pipeable
+ * with typed overloads: `x.pipe(NdArray.mul(2), NdArray.sum())`.
  *
  * @category models
  * @since 0.1.0
  */
-export abstract class NdArray implements Pipeable, Equal.Equal {
+export abstract class NdArray extends Pipeable.Class implements Equal.Equal {
   readonly [TypeId] = TypeId
   /** The shape and dtype. */
   abstract readonly aval: ShapedArray
@@ -45,10 +46,7 @@ export abstract class NdArray implements Pipeable, Equal.Equal {
   abstract item(): number
   /** A contiguous copy of the values, as the typed array of the dtype. Writing to it never changes this array. */
   abstract data(): Buffer
-  abstract toString(): string
-  pipe() {
-    return pipeArguments(this, arguments)
-  }
+  abstract override toString(): string
   abstract [Equal.symbol](that: Equal.Equal): boolean
   abstract [Hash.symbol](): number
   [Symbol.for("nodejs.util.inspect.custom")](): string {

@@ -119,11 +119,13 @@ const pool = (op: string, x: NdArray, options: PoolOptions, padValue: number, re
 }
 
 /**
- * Max pooling over kh×kw windows (padding reads −∞). Ties share the gradient.
+ * Max pooling over kh×kw windows (padding reads the dtype's lowest value:
+ * −∞, −2³¹ or False). Ties share the gradient.
  * @category convolution
  * @since 0.1.0
  */
-export const maxPool2d = (x: NdArray, options: PoolOptions): NdArray => pool("maxPool2d", x, options, -Infinity, (cols) => reduceMax(cols, [2, 3]))
+export const maxPool2d = (x: NdArray, options: PoolOptions): NdArray =>
+  pool("maxPool2d", x, options, isFloat(x.dtype) ? -Infinity : x.dtype === "int32" ? -(2 ** 31) : 0, (cols) => reduceMax(cols, [2, 3]))
 
 /**
  * Average pooling over kh×kw windows (padding counts as zeros, PyTorch's `count_include_pad`).

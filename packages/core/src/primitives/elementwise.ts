@@ -6,7 +6,7 @@
  * broadcast shapes (views), the public API in `ops/` also promotes dtypes.
  */
 import * as cpu from "../backend/cpu/index.js"
-import { DTypeError } from "../Errors.js"
+import { DTypeError, ShapeError } from "../Errors.js"
 import { broadcastShapes, type DType, isFloat, sameShape, ShapedArray } from "../interpreter/aval.js"
 import { isNdArray, type NdArray } from "../interpreter/ndarray.js"
 import { ArrayValue, definePrimitive, isUndef, type Primitive, type Tangent } from "../interpreter/primitive.js"
@@ -138,6 +138,10 @@ export const operands = (op: string, ...xs: ReadonlyArray<Operand>): Array<NdArr
   return arrays.map((a) => broadcastTo(a, shape))
 }
 
+/** The n-ary primitives take operands of one shape; their wrappers broadcast (as views) before binding. */
+const unequalShapes = (op: string, shapes: ReadonlyArray<ReadonlyArray<number>>): ShapeError =>
+  new ShapeError({ op, shapes, hint: "the operands of the primitive must have equal shapes; broadcast them first (the public ops do)" })
+
 interface BinarySpec {
   readonly name: string
   readonly kernel: cpu.BinaryOp
@@ -155,7 +159,7 @@ const defineBinary = (spec: BinarySpec): [Primitive<NoParams>, (x: Operand, y: O
       if (x.dtype !== y.dtype || !domainOk(spec.domain, x.dtype)) {
         throw new DTypeError({ op: spec.name, dtypes: [x.dtype, y.dtype], hint: `expects two ${spec.domain === "number" ? "numeric" : spec.domain} arrays of one dtype` })
       }
-      if (!sameShape(x.shape, y.shape)) broadcastShapes(spec.name, x.shape, y.shape)
+      if (!sameShape(x.shape, y.shape)) throw unequalShapes(spec.name, [x.shape, y.shape])
       return [new ShapedArray(x.shape, spec.out ?? x.dtype)]
     },
     impl: ([x, y], _, [out]) => [ArrayValue.fromBuffer(cpu.binary(spec.kernel, x, y, out.shape, out.dtype), out.dtype, out.shape)],
@@ -258,13 +262,13 @@ export const [Mod, mod] = defineBinary({
   jvp: (x, y, _o, tx, ty) => addTangents(tx, ty && neg(mul(ty, isFloat(x.dtype) ? floor(div(x, y)) : div(x, y))))
 })
 
-// comparisons and logic: boolean output, zero tangent
+// comparisons and logic: boolean output, zero tangent; bools are ordered False < True (NumPy, JAX)
 export const [Equal, equal] = defineBinary({ name: "eq", kernel: "eq", domain: "any", out: "bool" })
 export const [NotEqual, notEqual] = defineBinary({ name: "ne", kernel: "ne", domain: "any", out: "bool" })
-export const [Less, less] = defineBinary({ name: "lt", kernel: "lt", domain: "number", out: "bool" })
-export const [LessEqual, lessEqual] = defineBinary({ name: "le", kernel: "le", domain: "number", out: "bool" })
-export const [Greater, greater] = defineBinary({ name: "gt", kernel: "gt", domain: "number", out: "bool" })
-export const [GreaterEqual, greaterEqual] = defineBinary({ name: "ge", kernel: "ge", domain: "number", out: "bool" })
+export const [Less, less] = defineBinary({ name: "lt", kernel: "lt", domain: "any", out: "bool" })
+export const [LessEqual, lessEqual] = defineBinary({ name: "le", kernel: "le", domain: "any", out: "bool" })
+export const [Greater, greater] = defineBinary({ name: "gt", kernel: "gt", domain: "any", out: "bool" })
+export const [GreaterEqual, greaterEqual] = defineBinary({ name: "ge", kernel: "ge", domain: "any", out: "bool" })
 export const [And, logicalAnd] = defineBinary({ name: "and", kernel: "and", domain: "bool", out: "bool" })
 export const [Or, logicalOr] = defineBinary({ name: "or", kernel: "or", domain: "bool", out: "bool" })
 export const [Xor, logicalXor] = defineBinary({ name: "xor", kernel: "xor", domain: "bool", out: "bool" })
@@ -277,7 +281,7 @@ export const Select: Primitive<NoParams> = definePrimitive<NoParams>({
     if (c.dtype !== "bool" || x.dtype !== y.dtype) {
       throw new DTypeError({ op: "where", dtypes: [c.dtype, x.dtype, y.dtype], hint: "expects a bool condition and two arrays of one dtype" })
     }
-    broadcastShapes("where", c.shape, x.shape, y.shape)
+    if (!sameShape(c.shape, x.shape) || !sameShape(x.shape, y.shape)) throw unequalShapes("where", [c.shape, x.shape, y.shape])
     return [new ShapedArray(x.shape, x.dtype)]
   },
   impl: ([c, x, y], _, [out]) => [ArrayValue.fromBuffer(cpu.select(c, x, y, out.shape, out.dtype), out.dtype, out.shape)],

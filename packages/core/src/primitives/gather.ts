@@ -11,7 +11,7 @@ import type { NdArray } from "../interpreter/ndarray.js"
 import { ArrayValue, definePrimitive, isUndef, type Primitive } from "../interpreter/primitive.js"
 import { batchToFront, moveAxis } from "./batching.js"
 import { bind1 } from "../interpreter/trace.js"
-import { add } from "./elementwise.js"
+import { add, less, select } from "./elementwise.js"
 import { reshape, transpose } from "./shape.js"
 
 interface GatherParams {
@@ -44,6 +44,14 @@ const batchOffsets = (size: number, ndim: number, scale: number): NdArray => {
   return ArrayValue.fromBuffer(b, "int32", [size, ...new Array(ndim - 1).fill(1)])
 }
 
+/**
+ * Batched indices `[B, ...I]` into an axis of size `n` as indices into the
+ * flattened `[B·n]` axis. Negative indices count from the end of their own
+ * example's axis, so they are made non-negative before the offset is added.
+ */
+const flatBatchIndices = (idx: NdArray, n: number): NdArray =>
+  add(select(less(idx, 0), add(idx, n), idx), batchOffsets(idx.shape[0], idx.ndim, n))
+
 export const Gather: Primitive<GatherParams> = definePrimitive({
   name: "gather",
   abstractEval: ([x, idx], { axis }) => {
@@ -65,8 +73,7 @@ export const Gather: Primitive<GatherParams> = definePrimitive({
     const pre = xb.shape.slice(1, axis + 1)
     const post = xb.shape.slice(axis + 2)
     const xFlat = reshape(transpose(xb, [0, axis + 1, ...pre.map((_, i) => i + 1), ...post.map((_, i) => i + axis + 2)]), [size * n, ...pre, ...post])
-    const offsets = add(ib, batchOffsets(size, ib.ndim, n))
-    const g = gather(xFlat, offsets, 0) // [B, ...I, ...pre, ...post]
+    const g = gather(xFlat, flatBatchIndices(ib, n), 0) // [B, ...I, ...pre, ...post]
     const iRank = ib.ndim - 1
     const perm = [0, ...pre.map((_, i) => 1 + iRank + i), ...Array.from({ length: iRank }, (_, i) => 1 + i), ...post.map((_, i) => 1 + iRank + pre.length + i)]
     return [[transpose(g, perm)], [0]]
@@ -102,8 +109,7 @@ export const ScatterAdd: Primitive<ScatterParams> = definePrimitive({
     const post = ub.shape.slice(axis + 1 + iRank)
     // [B, ...pre, ...I, ...post] → [B, ...I, ...pre, ...post]
     const perm = [0, ...Array.from({ length: iRank }, (_, i) => 1 + pre.length + i), ...pre.map((_, i) => 1 + i), ...post.map((_, i) => 1 + pre.length + iRank + i)]
-    const offsets = add(ib, batchOffsets(size, ib.ndim, axisSize))
-    const s = scatterAdd(transpose(ub, perm), offsets, 0, size * axisSize) // [B·N, ...pre, ...post]
+    const s = scatterAdd(transpose(ub, perm), flatBatchIndices(ib, axisSize), 0, size * axisSize) // [B·N, ...pre, ...post]
     const back = reshape(s, [size, axisSize, ...pre, ...post])
     return [[transpose(back, [0, ...pre.map((_, i) => 2 + i), 1, ...post.map((_, i) => 2 + pre.length + i)])], [0]]
   },

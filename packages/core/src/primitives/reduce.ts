@@ -33,7 +33,8 @@ const reduceAbstract =
   (op: string, nonEmpty: boolean) =>
   ([x]: ReadonlyArray<ShapedArray>, { axes }: AxesParams): Array<ShapedArray> => {
     normalizeAxes(op, axes, x.ndim)
-    if (nonEmpty && axes.some((a) => x.shape[a] === 0)) {
+    // max/min of bools are any/all, whose identities (False/True) make an empty reduction valid
+    if (nonEmpty && x.dtype !== "bool" && axes.some((a) => x.shape[a] === 0)) {
       throw new ValueError({ op, hint: `zero-size reduction along an empty axis of shape [${x.shape.join(", ")}] has no identity` })
     }
     if (x.dtype === "bool" && op !== "reduce_max" && op !== "reduce_min") {
@@ -80,7 +81,7 @@ const chooserJvp = (x: NdArray, y: NdArray, xDot: NdArray, axes: ReadonlyArray<n
 export const ReduceMax: Primitive<AxesParams> = definePrimitive({
   name: "reduce_max",
   abstractEval: reduceAbstract("reduce_max", true),
-  impl: ([x], { axes }, [out]) => [ArrayValue.fromBuffer(cpu.reduce("max", x, axes, out.dtype), out.dtype, out.shape)],
+  impl: ([x], { axes }, [out]) => [ArrayValue.fromBuffer(cpu.reduce(x.dtype === "bool" ? "any" : "max", x, axes, out.dtype), out.dtype, out.shape)],
   jvp: ([x], [xDot], { axes }) => {
     const y = reduceMax(x, axes)
     return [[y], [chooserJvp(x, y, xDot!, axes)]] // tangent of the maximal element(s)
@@ -95,7 +96,7 @@ export const reduceMax = (x: NdArray, axes: ReadonlyArray<number>): NdArray => (
 export const ReduceMin: Primitive<AxesParams> = definePrimitive({
   name: "reduce_min",
   abstractEval: reduceAbstract("reduce_min", true),
-  impl: ([x], { axes }, [out]) => [ArrayValue.fromBuffer(cpu.reduce("min", x, axes, out.dtype), out.dtype, out.shape)],
+  impl: ([x], { axes }, [out]) => [ArrayValue.fromBuffer(cpu.reduce(x.dtype === "bool" ? "all" : "min", x, axes, out.dtype), out.dtype, out.shape)],
   jvp: ([x], [xDot], { axes }) => {
     const y = reduceMin(x, axes)
     return [[y], [chooserJvp(x, y, xDot!, axes)]] // tangent of the minimal element(s)

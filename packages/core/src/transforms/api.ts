@@ -383,7 +383,8 @@ export const makeJaxpr = <Args extends Array<any>>(f: (...args: Args) => unknown
   const box: { def?: Tree.TreeDef } = {}
   const { jaxpr, consts } = partialEvalFlat(
     flatFunction(f, inDef, box),
-    xs.map((x) => ({ unknown: x.aval }))
+    xs.map((x) => ({ unknown: x.aval })),
+    true
   )
   return { jaxpr, consts, toString: () => printJaxpr(jaxpr) }
 }

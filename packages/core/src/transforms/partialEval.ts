@@ -136,16 +136,20 @@ export const tracersToJaxpr = (
 /**
  * Run `f` with some inputs known (values) and some unknown (avals). Returns
  * the known outputs (null where unknown) and a Jaxpr computing the unknown
- * ones from the unknown inputs.
+ * ones from the unknown inputs. With `instantiate`, every output is staged
+ * (a known one as a constant of the Jaxpr), so the Jaxpr computes all of
+ * `f`'s outputs — what `makeJaxpr` shows.
  */
 export const partialEvalFlat = (
   f: (...xs: Array<NdArray>) => ReadonlyArray<NdArray>,
-  inputs: ReadonlyArray<{ readonly known: NdArray } | { readonly unknown: ShapedArray }>
+  inputs: ReadonlyArray<{ readonly known: NdArray } | { readonly unknown: ShapedArray }>,
+  instantiate = false
 ): { knownOuts: Array<NdArray | null>; jaxpr: Jaxpr; consts: Array<NdArray>; unknownIndices: Array<number> } =>
   withMain("linearize", PartialEvalTrace, null, (main: MainTrace) => {
     const trace = new PartialEvalTrace(main)
     const ins = inputs.map((p) => ("known" in p ? (trace.pure(p.known) as PartialEvalTracer) : trace.newArg(p.unknown)))
-    const outs = f(...ins).map((o) => fullRaise(trace, o) as PartialEvalTracer)
+    const raised = f(...ins).map((o) => fullRaise(trace, o) as PartialEvalTracer)
+    const outs = instantiate ? raised.map((o) => o.instantiate()) : raised
     const unknownIndices = outs.flatMap((o, i) => (o.known === null ? [i] : []))
     const { jaxpr, consts } = tracersToJaxpr(
       ins.filter((t) => t.known === null),
