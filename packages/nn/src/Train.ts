@@ -390,7 +390,7 @@ const messageOf = (event: TrainEvent): string | undefined => {
     case "RunStart":
       return event.resumedFrom !== undefined
         ? `resuming from ${event.resumedFrom} at epoch ${event.startEpoch + 1}, batch ${event.startBatch + 1} (${event.stepsPerEpoch} batches per epoch)`
-        : `training ${event.epochs} epochs of ${event.stepsPerEpoch} batches (${event.examples.toLocaleString("en-US")} examples)`
+        : `training ${event.epochs} epoch${event.epochs === 1 ? "" : "s"} of ${event.stepsPerEpoch} batches (${event.examples.toLocaleString("en-US")} examples)`
     case "EpochEnd":
       return formatEpoch(event.record, event.epochs)
     case "CheckpointSaved":

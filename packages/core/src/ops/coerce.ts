@@ -28,8 +28,16 @@ const weakDType = (v: number | boolean, dtype: DType): DType => {
 /** The default dtype of a lone JavaScript value. */
 export const defaultDType = (v: number | boolean): DType => (typeof v === "boolean" ? "bool" : "float32")
 
+/** Reject what is not an array, a number or a boolean (e.g. `undefined` from a missing argument) instead of computing NaN. */
+const checkOperand = (x: unknown): void => {
+  if (!isNdArray(x) && typeof x !== "number" && typeof x !== "boolean") {
+    throw new DTypeError({ op: "operand", dtypes: [x === null ? "null" : typeof x], hint: "expected an NdArray, a number or a boolean" })
+  }
+}
+
 export const asArray = (x: ArrayLike, dtype?: DType): NdArray => {
   if (isNdArray(x)) return dtype === undefined || x.dtype === dtype ? x : convert(x, dtype)
+  checkOperand(x)
   return scalarArray(x, dtype ?? defaultDType(x))
 }
 
@@ -37,7 +45,11 @@ export const asArray = (x: ArrayLike, dtype?: DType): NdArray => {
 export const promote = (op: string, xs: ReadonlyArray<ArrayLike>, minimum?: "float"): Array<NdArray> => {
   let dtype: DType | null = null
   for (const x of xs) if (isNdArray(x)) dtype = dtype === null ? x.dtype : promoteTypes(dtype, x.dtype)
-  for (const x of xs) if (!isNdArray(x)) dtype = dtype === null ? defaultDType(x) : promoteTypes(dtype, weakDType(x, dtype))
+  for (const x of xs) {
+    if (isNdArray(x)) continue
+    checkOperand(x)
+    dtype = dtype === null ? defaultDType(x) : promoteTypes(dtype, weakDType(x, dtype))
+  }
   let d = dtype ?? "float32"
   if (minimum === "float" && !isFloat(d)) d = "float32"
   return xs.map((x) => asArray(x, d))
