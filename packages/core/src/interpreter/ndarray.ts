@@ -11,6 +11,7 @@
  */
 import { Equal, Hash } from "effect"
 import * as Pipeable from "effect/Pipeable"
+import { contiguous as contiguousCopy } from "../backend/cpu/elementwise.js"
 import { type Buffer, type View, contiguousStrides, isContiguous as viewIsContiguous } from "../backend/cpu/types.js"
 import { TransformError } from "../Errors.js"
 import { type DType, ShapedArray } from "./aval.js"
@@ -98,9 +99,7 @@ export class ArrayValue extends NdArray implements View {
   data(): Buffer {
     const size = this.aval.size
     if (this.isContiguous) return this.buffer.slice(this.offset, this.offset + size) as Buffer
-    const out = new (this.buffer.constructor as new (n: number) => Buffer)(size)
-    for (let i = 0; i < size; i++) out[i] = this.at(i)
-    return out
+    return contiguousCopy(this)
   }
 
   toArray(): unknown {

@@ -9,7 +9,7 @@ import type { ConvParams } from "../backend/cpu/index.js"
 import { convert, div, reduceMax, reduceSum } from "../primitives/index.js"
 import { im2col } from "../primitives/conv.js"
 import { matmul } from "../primitives/matmul.js"
-import { reshape } from "../primitives/shape.js"
+import { reshape, transpose } from "../primitives/shape.js"
 import { promote } from "./coerce.js"
 import { isFloat } from "../interpreter/aval.js"
 
@@ -95,11 +95,15 @@ export const conv2d = (x: NdArray, w: NdArray, options: Conv2dOptions = {}): NdA
     throw new ShapeError({ op: "conv2d", shapes: [xb.shape, wt.shape], hint: `weights must be [O, C, kh, kw] with C = ${xb.shape[1]} input channels` })
   }
   const [o, c, kh, kw] = wt.shape
-  const p = patchParams("conv2d", xb, [kh, kw], options, [1, 1], 0)
-  const cols = im2col(xb, p) // [N, C, kh, kw, OH, OW]
+  const p = { ...patchParams("conv2d", xb, [kh, kw], options, [1, 1], 0), channelsMajor: true }
+  const cols = im2col(xb, p) // [N, C, kh, kw, OH, OW], stored as [C, kh, kw, N, OH, OW]
   const [n, , , , oh, ow] = cols.shape
-  const out = matmul(reshape(wt, [1, o, c * kh * kw]), reshape(cols, [n, c * kh * kw, oh * ow])) // [N, O, OH·OW]
-  const y = reshape(out, [n, o, oh, ow])
+  const ckk = c * kh * kw
+  // One large product over the whole batch, W[O, C·kh·kw] · patches[C·kh·kw, N·OH·OW], rather than one
+  // small product per image: its transposes (the weight and input gradients) are single products too.
+  const patches = reshape(transpose(cols, [1, 2, 3, 0, 4, 5]), [ckk, n * oh * ow]) // a view
+  const out = matmul(reshape(wt, [o, ckk]), patches) // [O, N·OH·OW]
+  const y = transpose(reshape(out, [o, n, oh, ow]), [1, 0, 2, 3])
   return single ? reshape(y, y.shape.slice(1)) : y
 }
 

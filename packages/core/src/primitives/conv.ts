@@ -18,6 +18,12 @@ import { reshape } from "./shape.js"
 export interface PatchParams extends cpu.ConvParams {
   /** The value read at padded positions (−∞ for max pooling; 0 keeps the op linear). */
   readonly padValue: number
+  /**
+   * Store the patches channels-major (`[C, kh, kw, N, OH, OW]` in memory, a
+   * strided view of the same logical shape), so that a convolution over the
+   * whole batch is one matrix product. Values are the same either way.
+   */
+  readonly channelsMajor?: boolean
 }
 
 export const patchesShape = (op: string, shape: ReadonlyArray<number>, p: cpu.ConvParams): Array<number> => {
@@ -53,7 +59,12 @@ export const Im2col: Primitive<PatchParams> = definePrimitive({
     checkParams("im2col", p)
     return [new ShapedArray(patchesShape("im2col", x.shape, p), x.dtype)]
   },
-  impl: ([x], p, [out]) => [ArrayValue.fromBuffer(cpu.im2col(x, p, p.padValue), out.dtype, out.shape)],
+  impl: ([x], p, [out]) => {
+    const buffer = cpu.im2col(x, p, p.padValue, p.channelsMajor ?? false)
+    if (!p.channelsMajor) return [ArrayValue.fromBuffer(buffer, out.dtype, out.shape)]
+    const [n, c, kh, kw, oh, ow] = out.shape
+    return [new ArrayValue(buffer, out.dtype, out.shape, cpu.channelsMajorStrides(n, c, kh, kw, oh, ow), 0)]
+  },
   jvp: ([x], [xDot], p) => [[im2col(x, p)], [im2col(xDot!, { ...p, padValue: 0 })]], // linear (affine in the padding)
   linear: true,
   transpose: ([ct], [x], p) => {

@@ -80,11 +80,23 @@ const windows = (H: number, W: number, OH: number, OW: number, p: ConvParams): A
 }
 
 /**
+ * Strides of the logical `[N, C, kh, kw, OH, OW]` patches stored in the
+ * physical order `[C, kh, kw, N, OH, OW]`, so that the patches of a whole
+ * batch form one `[C·kh·kw, N·OH·OW]` matrix (one large product per conv).
+ */
+export const channelsMajorStrides = (N: number, C: number, kh: number, kw: number, OH: number, OW: number): Array<number> => {
+  const [sC, sKh, sKw, sN, sOh, sOw] = contiguousStrides([C, kh, kw, N, OH, OW])
+  return [sN, sC, sKh, sKw, sOh, sOw]
+}
+
+/**
  * Unfolds `x: [N, C, H, W]` into `[N, C, kh, kw, OH, OW]` where entry
  * `(n, c, ki, kj, oh, ow)` is `x[n, c, oh*strideH - padTop + ki*dilationH,
  * ow*strideW - padLeft + kj*dilationW]`, or `padValue` outside the image.
+ * The buffer is row-major `[N, C, kh, kw, OH, OW]`, or with `channelsMajor`
+ * laid out as `channelsMajorStrides` describes.
  */
-export const im2col = (x: View, p: ConvParams, padValue = 0): Buffer => {
+export const im2col = (x: View, p: ConvParams, padValue = 0, channelsMajor = false): Buffer => {
   const [N, C, H, W] = x.shape
   const [sN, sC, sH, sW] = x.strides
   const OH = convOutputSize(H, p.kh, p.strideH, p.dilationH, p.padTop, p.padBottom)
@@ -92,7 +104,7 @@ export const im2col = (x: View, p: ConvParams, padValue = 0): Buffer => {
   const out = allocate(x.dtype, N * C * p.kh * p.kw * OH * OW)
   if (out.length === 0) return out
   if (padValue !== 0) out.fill(x.dtype === "bool" ? (padValue !== 0 ? 1 : 0) : padValue)
-  const os = contiguousStrides([N, C, p.kh, p.kw, OH, OW])
+  const os = channelsMajor ? channelsMajorStrides(N, C, p.kh, p.kw, OH, OW) : contiguousStrides([N, C, p.kh, p.kw, OH, OW])
   windows(H, W, OH, OW, p).forEach((w, kk) => {
     if (w.ohCount === 0 || w.owCount === 0) return
     copyInto(out, kk * os[3] + w.oh0 * OW + w.ow0, [os[0], os[1], OW, 1], {

@@ -38,7 +38,7 @@ const MAX_BYTES = MAX_PAGES * PAGE
 /** Products with fewer multiply-adds are declined (a JS loop is as fast there). */
 const MIN_WORK = 512
 /** Products with at least this many multiply-adds use the worker pool. */
-const THREAD_MIN_WORK = 1 << 20
+const THREAD_MIN_WORK = 1 << 21
 /** From this size on, a call waits (≤ 1 s) for workers that are still starting. */
 const WAIT_FOR_WORKERS_WORK = 1 << 29
 const ALIGN = 64
