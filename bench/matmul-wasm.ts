@@ -7,6 +7,7 @@
  * For every size: warm-up, then the median of ≥5 timed runs (each run repeats
  * the product enough times to last a few milliseconds). GFLOP/s = 2·m·k·n / t.
  */
+import { loadavg } from "node:os"
 import { matmulWasm, setThreads, warmUpThreads, wasmAvailable } from "../packages/core/src/backend/wasm/index.js"
 
 type FloatArray = Float32Array | Float64Array
@@ -48,6 +49,7 @@ const timeIt = (f: () => void, flops: number, runs: number, targetSeconds: numbe
 }
 
 const main = (): void => {
+  const load = loadavg()[0]
   if (!wasmAvailable()) {
     console.log("WebAssembly SIMD is not available here")
     return
@@ -96,6 +98,10 @@ const main = (): void => {
   console.log(line(header))
   console.log("|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|")
   for (const r of rows) console.log(line(r))
+  console.log(
+    `1-minute load average before the run: ${load.toFixed(2)}` +
+      (load > 0.5 ? " (other work ran recently; if it still runs, the figures — threaded ones especially — are pessimistic)" : "")
+  )
 }
 
 main()

@@ -17,7 +17,7 @@
  */
 import { buildMatmulModule, defaultShapes, roundUp, workspaceBytes, type KernelShape, type MatmulExports } from "./matmulKernel.js"
 import { WorkerPool, hardwareThreads } from "./pool.js"
-import { G } from "./worker.js"
+import { G, LOG_BASE, LOG_CAP } from "./worker.js"
 
 // ---- minimal WebAssembly typings (the project's lib has no DOM types) ---------
 interface WasmMemory {
@@ -106,7 +106,28 @@ const planStage = (src: FloatArray, off: number, rs: number, cs: number, rows: n
   return { kind: "gather", size: dense }
 }
 
-const stage = (
+/** Where operand[0,0] lands, and its strides, once staged at element index `dst`. */
+const stagedLayout = (plan: StagePlan, dst: number, off: number, rs: number, cs: number, rows: number, cols: number): Staged => {
+  switch (plan.kind) {
+    case "span":
+      return { base: dst + (off - plan.lo), rs, cs }
+    case "rows":
+    case "gather":
+      return { base: dst, rs: cols, cs: 1 }
+    case "cols":
+      return { base: dst, rs: 1, cs: rows }
+  }
+}
+
+/** Whether rows [r0, r1) can be staged on their own (rows do not interleave in the source). */
+const rowsSeparable = (plan: StagePlan, rs: number, cs: number, cols: number): boolean =>
+  plan.kind === "rows" || plan.kind === "gather" || (plan.kind === "span" && cs > 0 && rs >= cs * cols)
+
+/**
+ * Copies rows [r0, r1) of the operand into wasm memory at the layout given by
+ * stagedLayout (the whole operand when its rows are not separable).
+ */
+const stageRows = (
   plan: StagePlan,
   view: FloatArray,
   dst: number,
@@ -115,26 +136,40 @@ const stage = (
   rs: number,
   cs: number,
   rows: number,
-  cols: number
-): Staged => {
+  cols: number,
+  r0: number,
+  r1: number
+): void => {
   switch (plan.kind) {
-    case "span":
-      view.set(src.subarray(plan.lo, plan.lo + plan.size), dst)
-      return { base: dst + (off - plan.lo), rs, cs }
+    case "span": {
+      if ((r0 === 0 && r1 === rows) || !rowsSeparable(plan, rs, cs, cols)) {
+        view.set(src.subarray(plan.lo, plan.lo + plan.size), dst)
+      } else {
+        const from = off + r0 * rs
+        view.set(src.subarray(from, off + (r1 - 1) * rs + (cols - 1) * cs + 1), dst + (from - plan.lo))
+      }
+      return
+    }
     case "rows":
-      for (let i = 0; i < rows; i++) view.set(src.subarray(off + i * rs, off + i * rs + cols), dst + i * cols)
-      return { base: dst, rs: cols, cs: 1 }
+      for (let i = r0; i < r1; i++) view.set(src.subarray(off + i * rs, off + i * rs + cols), dst + i * cols)
+      return
     case "cols":
       for (let j = 0; j < cols; j++) view.set(src.subarray(off + j * cs, off + j * cs + rows), dst + j * rows)
-      return { base: dst, rs: 1, cs: rows }
+      return
     case "gather":
-      for (let i = 0; i < rows; i++) {
+      for (let i = r0; i < r1; i++) {
         const s = off + i * rs
         const d = dst + i * cols
         for (let j = 0; j < cols; j++) view[d + j] = src[s + j * cs]
       }
-      return { base: dst, rs: cols, cs: 1 }
+      return
   }
+}
+
+/** Stages the whole operand. */
+const stage = (plan: StagePlan, view: FloatArray, dst: number, src: FloatArray, off: number, rs: number, cs: number, rows: number, cols: number): Staged => {
+  stageRows(plan, view, dst, src, off, rs, cs, rows, cols, 0, rows)
+  return stagedLayout(plan, dst, off, rs, cs, rows, cols)
 }
 
 const ensureBytes = (e: Engine, bytes: number): boolean => {
@@ -236,9 +271,13 @@ const threadSetting = (): number => {
   return threads
 }
 
-/** number of threads used for large products (1 disables the pool) */
+/**
+ * number of threads used for large products (1 disables the pool). Clamped to
+ * [1, os.availableParallelism()]; the default is availableParallelism().
+ * Setting 1 also stops the workers.
+ */
 export const setThreads = (n: number): void => {
-  threads = Math.max(1, Math.floor(Number.isFinite(n) ? n : 1))
+  threads = Math.min(hardwareThreads(), Math.max(1, Math.floor(Number.isFinite(n) ? n : 1)))
   if (threads === 1 && pool !== undefined) {
     pool.shutdown()
     pool = undefined
@@ -339,26 +378,35 @@ export const matmulWasm = (
     gemm(sa.base * elt, sa.rs * elt, sa.cs * elt, bpAt, kp, cAt, ldc * elt, m, k, n, ALIGN)
   }
 
+  const out: FloatArray = view
+  const cBase = cAt / elt
+  const copyRows = (r0: number, r1: number): void => {
+    if (ldc === n) c.set(out.subarray(cBase + r0 * n, cBase + r1 * n), cOffset + r0 * n)
+    else for (let i = r0; i < r1; i++) c.set(out.subarray(cBase + i * ldc, cBase + i * ldc + n), cOffset + i * n)
+  }
+
   if (nThreads > 1 && p !== undefined) {
-    // B is packed by the first thread to claim it (usually a worker, while A is staged
-    // here); blocks of C are then claimed by whichever thread is free
+    // Job: B is packed by the first thread to claim it (usually a worker, while A
+    // is staged here); rows (or columns) of C are claimed by whichever thread is free.
     const g = p.ctrl
     const unitsM = Math.ceil(m / MR)
     const unitsN = Math.ceil(n / NR)
     const rows = unitsM >= 4 * nThreads || unitsM >= unitsN
-    const units = rows ? unitsM : unitsN
-    // ≈ 8 blocks per thread, but at least 4 register tiles per block
-    const perBlock = Math.max(Math.ceil(units / (8 * nThreads)), Math.min(4, Math.ceil(units / nThreads)))
-    const blockSize = perBlock * (rows ? MR : NR)
+    const unit = rows ? MR : NR
+    // guided self-scheduling: claims of ≈ remaining / (2·threads), at least
+    // 4 register tiles and ~32k multiply-adds
+    const minBlock = unit * Math.max(4, Math.ceil(32768 / (unit * k * (rows ? n : m))))
+    const sa = stagedLayout(planA, aAt / elt, aOffset, aRowStride, aColStride, m, k)
     g[G.OP] = isF32 ? 0 : 1
-    g[G.A_READY] = 0
+    g[G.A_ROWS] = 0
     g[G.PACK] = 0
+    g[G.FAILED] = 0
+    g[G.A] = sa.base * elt
+    g[G.ARS] = sa.rs * elt
+    g[G.ACS] = sa.cs * elt
     g[G.B] = sb.base * elt
     g[G.BRS] = sb.rs * elt
     g[G.BCS] = sb.cs * elt
-    g[G.NCHUNK] = Math.ceil((rows ? m : n) / blockSize)
-    g[G.CHUNK_NEXT] = 0
-    g[G.FAILED] = 0
     g[G.BP] = bpAt
     g[G.KP] = kp
     g[G.C] = cAt
@@ -368,42 +416,65 @@ export const matmulWasm = (
     g[G.N] = n
     g[G.ELT] = elt
     g[G.MODE] = rows ? 0 : 1
-    g[G.CS] = blockSize
+    g[G.TOTAL] = rows ? m : n
+    g[G.NEXT] = 0
+    g[G.UNIT] = unit
+    g[G.DIV] = 2 * nThreads
+    g[G.MINB] = minBlock
+    g[G.BLOCKS] = 0
+    g[G.LOG_LEN] = 0
     g[G.WS] = ALIGN
     g[G.WSSTRIDE] = wsBytes
     p.post(nThreads - 1) // its Atomics.store publishes the plain writes above
-    // stage A while the workers wake up
-    const sa = stage(planA, view, aAt / elt, a, aOffset, aRowStride, aColStride, m, k)
-    g[G.A] = sa.base * elt
-    g[G.ARS] = sa.rs * elt
-    g[G.ACS] = sa.cs * elt
-    Atomics.store(g, G.A_READY, 1)
-    Atomics.notify(g, G.A_READY)
+
+    // stage A, in row slices when possible so that workers can start on the first rows
+    // (a slice is ≥ m/4 rows — the first claim is ≈ m/4 — to keep the futex wake-ups few)
+    const slice = rows && rowsSeparable(planA, aRowStride, aColStride, k) ? roundUp(Math.max(Math.ceil(m / 4), Math.ceil(65536 / k)), MR) : m
+    for (let r0 = 0; r0 < m; r0 += slice) {
+      const r1 = Math.min(m, r0 + slice)
+      stageRows(planA, view, aAt / elt, a, aOffset, aRowStride, aColStride, m, k, r0, r1)
+      Atomics.store(g, G.A_ROWS, r1)
+      Atomics.notify(g, G.A_ROWS)
+    }
+
+    // compute, copying finished row blocks of C out in between
+    let logged = 0
+    const drain = (): void => {
+      while (logged < LOG_CAP) {
+        const w = Atomics.load(g, LOG_BASE + 2 * logged + 1)
+        if (w === 0) return
+        const r0 = g[LOG_BASE + 2 * logged]
+        copyRows(r0, r0 + w)
+        logged++
+      }
+    }
     let ok = true
     let mine = 0
     try {
-      mine = p.runJob(x, g, 0)
+      mine = p.runJob(x, g, 0, rows ? drain : undefined)
     } catch {
       ok = false
       p.fail(g)
     }
-    p.finish()
+    p.finish(rows && ok ? drain : undefined)
     stats.threaded++
-    stats.workerBlocks += g[G.NCHUNK] - mine
+    stats.workerBlocks += Atomics.load(g, G.BLOCKS) - mine
+    const entries = Atomics.load(g, G.LOG_LEN)
     if (!ok || Atomics.load(g, G.FAILED) !== 0) {
       // redo everything on this thread (a genuine wasm error then surfaces as an exception)
       stats.redone++
       single(sa)
+      copyRows(0, m)
+    } else if (!rows || entries > LOG_CAP) {
+      copyRows(0, m)
+    } else {
+      drain()
     }
+    for (let i = 0; i < Math.min(entries, LOG_CAP); i++) g[LOG_BASE + 2 * i + 1] = 0 // clear the log for the next job
   } else {
     single(stage(planA, view, aAt / elt, a, aOffset, aRowStride, aColStride, m, k))
+    copyRows(0, m)
   }
-
   stats.calls++
-  // ---- copy out -------------------------------------------------------------------------
-  const out: FloatArray = isF32 ? e.f32 : e.f64
-  const c0 = cAt / elt
-  if (ldc === n) c.set(out.subarray(c0, c0 + m * n), cOffset)
-  else for (let i = 0; i < m; i++) c.set(out.subarray(c0 + i * ldc, c0 + i * ldc + n), cOffset + i * n)
   return true
 }

@@ -9,7 +9,7 @@
  * `process.getBuiltinModule`, so this module loads (and simply reports "no
  * pool") in other environments.
  */
-import { compileDriver, G, GLOBAL_WORDS, S, SLOT, workerSource, type RunJob } from "./worker.js"
+import { compileDriver, G, S, SLOT, SLOTS_BASE, workerSource, type RunJob } from "./worker.js"
 
 interface WorkerLike {
   unref(): void
@@ -66,7 +66,7 @@ export class WorkerPool {
     private readonly ctor: WorkerCtor,
     driver: { readonly runJob: RunJob; readonly fail: (ctrl: Int32Array) => void }
   ) {
-    this.ctrl = new Int32Array(new SharedArrayBuffer((GLOBAL_WORDS + capacity * SLOT) * 4))
+    this.ctrl = new Int32Array(new SharedArrayBuffer((SLOTS_BASE + capacity * SLOT) * 4))
     this.runJob = driver.runJob
     this.fail = driver.fail
   }
@@ -81,7 +81,7 @@ export class WorkerPool {
   }
 
   private slot(w: number): number {
-    return GLOBAL_WORDS + w * SLOT
+    return SLOTS_BASE + w * SLOT
   }
 
   /** Starts workers (asynchronously) until `count` exist. */
@@ -148,15 +148,17 @@ export class WorkerPool {
 
   /**
    * Closes the job: workers that have not joined yet will not, and this
-   * blocks until the ones inside are done.
+   * blocks until the ones inside are done, calling `idle` (if given) while it
+   * waits.
    */
-  finish(): void {
+  finish(idle?: () => void): void {
     const c = this.ctrl
     Atomics.store(c, G.GATE, 0)
     let spins = 0
     let active
     while ((active = Atomics.load(c, G.ACTIVE)) !== 0) {
-      if (++spins > MAIN_SPIN) Atomics.wait(c, G.ACTIVE, active, 50)
+      if (idle !== undefined) idle()
+      if (++spins > MAIN_SPIN) Atomics.wait(c, G.ACTIVE, active, idle === undefined ? 50 : 1)
     }
   }
 

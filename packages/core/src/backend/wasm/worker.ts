@@ -8,14 +8,18 @@
  * Control block: an Int32Array over a SharedArrayBuffer.
  *
  *   [0, GLOBAL_WORDS)       one job description (G.*) shared by all threads
- *   GLOBAL_WORDS + w·SLOT   per-worker words (S.*)
+ *   [LOG_BASE, SLOTS_BASE)  completion log of row blocks
+ *   SLOTS_BASE + w·SLOT     per-worker words (S.*)
  *
  * A job: B (staged before the workers are woken) is packed into a shared
  * buffer by whichever thread claims it first — usually a worker, while the
- * main thread is still staging A; then C is a list of blocks — CS rows each
- * (MODE 0) or CS columns (MODE 1) — that the threads claim with Atomics.add,
- * so a thread that starts late or runs slow (a busy machine, a sluggish
- * wake-up) simply takes fewer blocks.
+ * main thread is still staging A (in row slices, published in A_ROWS, so a
+ * worker can start on the first rows early); then the rows (MODE 0) or
+ * columns (MODE 1) of C are shared out by guided self-scheduling: each claim
+ * (a CAS on NEXT) takes ≈ remaining / DIV, at least MINB, so blocks shrink
+ * towards the end and the threads finish together; a thread that starts late
+ * or runs slow (a busy machine, a sluggish wake-up) simply claims less. The
+ * main thread copies finished row blocks of C out between its own blocks.
  *
  * Joining is gated so the main thread never waits for a worker that has not
  * started: a woken worker first increments ACTIVE, then checks that GATE
@@ -30,9 +34,9 @@ export const G = {
   OP: 0, // 0 = f32, 1 = f64
   GATE: 1, // sequence number of the open job, 0 when closed
   ACTIVE: 2, // workers inside the job
-  A_READY: 3, // A staged and G.A… written
-  NCHUNK: 4,
-  CHUNK_NEXT: 5,
+  A_ROWS: 3, // rows of A staged so far (the main thread stages A progressively)
+  TOTAL: 4, // rows (MODE 0) or columns (MODE 1) of C to share out
+  NEXT: 5, // first row / column not yet claimed
   FAILED: 6,
   PACK: 7, // packing of B: 0 unclaimed, 1 in progress, 2 done
   A: 8,
@@ -47,26 +51,41 @@ export const G = {
   N: 17,
   ELT: 18,
   MODE: 19,
-  CS: 20,
+  MINB: 20, // smallest block (a multiple of UNIT)
   WS: 21,
   WSSTRIDE: 22,
   B: 23,
   BRS: 24,
-  BCS: 25
+  BCS: 25,
+  UNIT: 26, // MR (rows) or NR (columns)
+  DIV: 27, // a claim takes ≈ remaining / DIV
+  BLOCKS: 28, // blocks computed, all threads (statistics)
+  LOG_LEN: 29 // entries claimed in the completion log
 } as const
 export const GLOBAL_WORDS = 32
 
-/** Per-worker words, at GLOBAL_WORDS + index · SLOT. */
+/**
+ * Completion log (MODE 0): LOG_CAP entries [firstRow, rows] at LOG_BASE; an
+ * entry is valid once its `rows` word is non-zero. The main thread copies
+ * finished rows of C out of wasm memory while the others still compute.
+ */
+export const LOG_BASE = GLOBAL_WORDS
+export const LOG_CAP = 256
+/** Per-worker words start here. */
+export const SLOTS_BASE = LOG_BASE + 2 * LOG_CAP
+
+/** Per-worker words, at SLOTS_BASE + index · SLOT. */
 export const S = { SEQ: 0, STATE: 1, CMD: 2 } as const
 export const SLOT = 16
 
-/** Written to A_READY / PACK by a failing thread so that nobody waits forever. */
-export const RELEASE = 1 << 24
+/** Written to A_ROWS / PACK / NEXT by a failing thread so that nobody waits forever. */
+export const RELEASE = 1 << 30 // above any row / column count that fits the 2 GiB memory
 
 /**
- * `(ex, ctrl, tid) => number`: claims and computes blocks of the job in
- * `ctrl` with the wasm exports `ex` (`tid` picks the A-packing workspace);
- * returns how many blocks this thread computed.
+ * `(ex, ctrl, tid, onBlock?) => number`: claims and computes blocks of the
+ * job in `ctrl` with the wasm exports `ex` (`tid` picks the A-packing
+ * workspace; `onBlock` runs after each block — the main thread copies
+ * finished rows out there); returns how many blocks this thread computed.
  */
 export const driverSource = `(function () {
   "use strict";
@@ -78,39 +97,52 @@ export const driverSource = `(function () {
     }
     return v;
   };
-  return function runJob(ex, ctrl, tid) {
+  return function runJob(ex, ctrl, tid, onBlock) {
     const f64 = ctrl[${G.OP}] === 1;
     const gemm = f64 ? ex.gemmp_f64 : ex.gemmp_f32;
+    const a = ctrl[${G.A}], aRs = ctrl[${G.ARS}], aCs = ctrl[${G.ACS}];
     const bp = ctrl[${G.BP}], kp = ctrl[${G.KP}], c = ctrl[${G.C}], ldc = ctrl[${G.LDC}];
     const m = ctrl[${G.M}], k = ctrl[${G.K}], n = ctrl[${G.N}], elt = ctrl[${G.ELT}];
+    const total = ctrl[${G.TOTAL}], mode = ctrl[${G.MODE}], minB = ctrl[${G.MINB}];
+    const unit = ctrl[${G.UNIT}], div = ctrl[${G.DIV}];
+    const wa = ctrl[${G.WS}] + tid * ctrl[${G.WSSTRIDE}];
     if (Atomics.compareExchange(ctrl, ${G.PACK}, 0, 1) === 0) {
       (f64 ? ex.packB_f64 : ex.packB_f32)(ctrl[${G.B}], ctrl[${G.BRS}], ctrl[${G.BCS}], k, kp, n, bp);
       Atomics.store(ctrl, ${G.PACK}, 2);
       Atomics.notify(ctrl, ${G.PACK});
     }
     if (waitUntil(ctrl, ${G.PACK}, 2) !== 2) return 0;
-    if (waitUntil(ctrl, ${G.A_READY}, 1) !== 1) return 0;
-    const a = ctrl[${G.A}], aRs = ctrl[${G.ARS}], aCs = ctrl[${G.ACS}];
-    const nChunk = ctrl[${G.NCHUNK}], mode = ctrl[${G.MODE}], cs = ctrl[${G.CS}];
-    const wa = ctrl[${G.WS}] + tid * ctrl[${G.WSSTRIDE}];
     let done = 0;
-    for (;; done++) {
-      const i = Atomics.add(ctrl, ${G.CHUNK_NEXT}, 1);
-      if (i >= nChunk) break;
-      const s0 = i * cs;
-      if (mode === 0) gemm(a + s0 * aRs, aRs, aCs, bp, kp, c + s0 * ldc, ldc, Math.min(cs, m - s0), k, n, wa);
-      else gemm(a, aRs, aCs, bp + s0 * kp * elt, kp, c + s0 * elt, ldc, m, k, Math.min(cs, n - s0), wa);
+    let cur = Atomics.load(ctrl, ${G.NEXT});
+    while (cur < total) {
+      const size = Math.max(minB, Math.ceil((total - cur) / div / unit) * unit);
+      const seen = Atomics.compareExchange(ctrl, ${G.NEXT}, cur, cur + size);
+      if (seen !== cur) { cur = seen; continue; }
+      const w = Math.min(size, total - cur);
+      if (waitUntil(ctrl, ${G.A_ROWS}, mode === 0 ? cur + w : m) >= ${RELEASE}) break;
+      if (mode === 0) {
+        gemm(a + cur * aRs, aRs, aCs, bp, kp, c + cur * ldc, ldc, w, k, n, wa);
+        const e = Atomics.add(ctrl, ${G.LOG_LEN}, 1);
+        if (e < ${LOG_CAP}) {
+          ctrl[${LOG_BASE} + 2 * e] = cur;
+          Atomics.store(ctrl, ${LOG_BASE} + 2 * e + 1, w);
+        }
+      } else gemm(a, aRs, aCs, bp + cur * kp * elt, kp, c + cur * elt, ldc, m, k, w, wa);
+      done++;
+      if (onBlock !== undefined) onBlock();
+      cur = Atomics.load(ctrl, ${G.NEXT});
     }
+    Atomics.add(ctrl, ${G.BLOCKS}, done);
     return done;
   };
 })()`
 
-/** Marks the job failed and releases the PACK / A_READY barriers (used on errors). */
+/** Marks the job failed and releases the PACK / A_ROWS barriers (used on errors). */
 export const failSource = `(function (ctrl) {
   Atomics.store(ctrl, ${G.FAILED}, 1);
-  Atomics.store(ctrl, ${G.CHUNK_NEXT}, ${RELEASE});
-  Atomics.store(ctrl, ${G.A_READY}, ${RELEASE});
-  Atomics.notify(ctrl, ${G.A_READY});
+  Atomics.store(ctrl, ${G.NEXT}, ${RELEASE});
+  Atomics.store(ctrl, ${G.A_ROWS}, ${RELEASE});
+  Atomics.notify(ctrl, ${G.A_ROWS});
   Atomics.store(ctrl, ${G.PACK}, ${RELEASE});
   Atomics.notify(ctrl, ${G.PACK});
 })`
@@ -125,7 +157,7 @@ export const workerSource = `"use strict";
 const { workerData } = require("node:worker_threads");
 const { module, memory, control, index } = workerData;
 const ctrl = new Int32Array(control);
-const base = ${GLOBAL_WORDS} + index * ${SLOT};
+const base = ${SLOTS_BASE} + index * ${SLOT};
 const SEQ = base + ${S.SEQ}, STATE = base + ${S.STATE}, CMD = base + ${S.CMD};
 const runJob = ${driverSource};
 const fail = ${failSource};
@@ -170,7 +202,7 @@ if (ex !== undefined) {
 `
 
 /** The driver compiled for the main thread (needs `new Function`). */
-export type RunJob = (ex: unknown, ctrl: Int32Array, tid: number) => number
+export type RunJob = (ex: unknown, ctrl: Int32Array, tid: number, onBlock?: () => void) => number
 export const compileDriver = (): { readonly runJob: RunJob; readonly fail: (ctrl: Int32Array) => void } | undefined => {
   try {
     const runJob = new Function(`return ${driverSource}`)() as RunJob
