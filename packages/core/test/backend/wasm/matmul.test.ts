@@ -181,6 +181,10 @@ describe("wasm matmul", () => {
       })
 
       it(expected > 1 ? "used the workers, and no job had to be redone" : "did not use workers", () => {
+        // one long product (tens of ms) so the worker surely gets blocks even on a busy machine
+        setThreads(threads)
+        const rand = rng(11)
+        check("float32", makeOperand("float32", 600, 600, rand), makeOperand("float32", 600, 600, rand), 600, 600, 600)
         const s = wasmMatmulStats()
         if (expected > 1) {
           expect(s.threaded).toBeGreaterThan(5)
