@@ -211,9 +211,15 @@ type Binary = {
   (x: ArrayLike, y: ArrayLike): NdArray
 }
 
-const binary = (op: string, f: (x: NdArray, y: NdArray) => NdArray, minimum?: "float"): Binary =>
+/**
+ * A promoting binary op. Two bool operands stay bool where NumPy and JAX
+ * define it (`add`/`maximum` are logical or, `mul`/`minimum` logical and);
+ * elsewhere bool arithmetic is a DTypeError.
+ */
+const binary = (op: string, f: (x: NdArray, y: NdArray) => NdArray, minimum?: "float", onBool?: (x: NdArray, y: NdArray) => NdArray): Binary =>
   dual(2, (x: ArrayLike, y: ArrayLike) => {
     const [a, b] = promote(op, [x, y], minimum)
+    if (a.dtype === "bool" && onBool) return onBool(a, b)
     return f(a, b)
   })
 
@@ -230,19 +236,19 @@ const unaryNumber =
   }
 
 /** x + y, with broadcasting. @category elementwise @since 0.1.0 */
-export const add = binary("add", P.add)
+export const add = binary("add", P.add, undefined, P.logicalOr)
 /** x − y. @category elementwise @since 0.1.0 */
 export const sub = binary("sub", P.sub)
 /** x · y (elementwise). @category elementwise @since 0.1.0 */
-export const mul = binary("mul", P.mul)
+export const mul = binary("mul", P.mul, undefined, P.logicalAnd)
 /** True division x / y; integer inputs give float32. @category elementwise @since 0.1.0 */
 export const div = binary("div", P.div, "float")
 /** xʸ; computed in floating point. @category elementwise @since 0.1.0 */
 export const pow = binary("pow", P.pow, "float")
 /** Elementwise maximum (NaN propagates). @category elementwise @since 0.1.0 */
-export const maximum = binary("maximum", P.maximum)
+export const maximum = binary("maximum", P.maximum, undefined, P.logicalOr)
 /** Elementwise minimum (NaN propagates). @category elementwise @since 0.1.0 */
-export const minimum = binary("minimum", P.minimum)
+export const minimum = binary("minimum", P.minimum, undefined, P.logicalAnd)
 /** Floored remainder, with the sign of the divisor (NumPy's `mod`). @category elementwise @since 0.1.0 */
 export const mod = binary("mod", P.mod)
 /** atan2(y, x). @category elementwise @since 0.1.0 */
@@ -721,10 +727,19 @@ export const pad = (x: NdArray, width: number | readonly [number, number] | Read
 }
 
 const indexArray = (indices: ArrayLike | ReadonlyArray<number>): NdArray => {
-  const a = Array.isArray(indices) ? array(indices as ReadonlyArray<number>, { dtype: "int32" }) : asArray(indices as ArrayLike)
+  const notInteger = (what: string) => new DTypeError({ op: "take", dtypes: [what], hint: "indices must be integers (an int32 array or whole numbers)" })
+  if (typeof indices === "number") {
+    if (!Number.isInteger(indices)) throw notInteger("float")
+    return scalarArray(indices, "int32")
+  }
+  if (Array.isArray(indices)) {
+    if (!(indices as ReadonlyArray<unknown>).every((i) => typeof i === "number" && Number.isInteger(i))) throw notInteger("float")
+    return array(indices as ReadonlyArray<number>, { dtype: "int32" })
+  }
+  const a = asArray(indices as ArrayLike)
   if (a.dtype === "int32") return a
   if (a.dtype === "bool") throw new DTypeError({ op: "take", dtypes: [a.dtype], hint: "boolean masks are not indices; use where" })
-  return P.convert(a, "int32")
+  throw notInteger(a.dtype) // as NumPy and JAX: float index arrays are rejected, not truncated
 }
 
 /**

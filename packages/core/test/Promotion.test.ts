@@ -7,6 +7,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as NdArray from "../src/NdArray.js"
 import type { DType } from "../src/NdArray.js"
+import { DTypeError } from "../src/Errors.js"
 
 type NdArray = ReturnType<typeof NdArray.zeros>
 
@@ -133,5 +134,26 @@ describe("operations with a fixed result kind", () => {
     expect(NdArray.astype(NdArray.array([0, 0.1, -3, NaN]), "bool").toArray()).toEqual([false, true, true, true])
     expect(NdArray.astype(NdArray.array([true, false]), "int32").toArray()).toEqual([1, 0])
     expect(NdArray.astype(NdArray.array([16777217], { dtype: "int32" }), "float32").item()).toBe(16777216)
+  })
+})
+
+describe("bool arithmetic and integer indices (NumPy semantics)", () => {
+  it("bool + bool is logical or, bool · bool logical and", () => {
+    const a = NdArray.array([true, true, false, false])
+    const b = NdArray.array([true, false, true, false])
+    expect(NdArray.add(a, b).dtype).toBe("bool")
+    expect(NdArray.add(a, b).toArray()).toEqual([true, true, true, false])
+    expect(NdArray.mul(a, b).toArray()).toEqual([true, false, false, false])
+    expect(NdArray.maximum(a, b).toArray()).toEqual([true, true, true, false])
+    expect(NdArray.minimum(a, b).toArray()).toEqual([true, false, false, false])
+    expect(() => NdArray.sub(a, b)).toThrow(DTypeError)
+  })
+
+  it("take rejects float indices instead of truncating them", () => {
+    const x = NdArray.array([10, 20, 30])
+    expect(NdArray.take(x, [2, 0]).toArray()).toEqual([30, 10])
+    expect(NdArray.take(x, 1).toArray()).toEqual(20)
+    expect(() => NdArray.take(x, [1.5])).toThrow(DTypeError)
+    expect(() => NdArray.take(x, NdArray.array([1]))).toThrow(DTypeError)
   })
 })

@@ -1,12 +1,12 @@
 /** Softmax and log-softmax, composed from primitives with the max-shift for stability. */
 import { normalizeAxis } from "../interpreter/aval.js"
 import type { NdArray } from "../interpreter/ndarray.js"
-import { div, exp, expandReduced, isFinite, log, mul, reduceMax, reduceSum, select, stopGradient, sub } from "../primitives/index.js"
+import { div, exp, expandReduced, isFinite, log, reduceMax, reduceSum, select, stopGradient, sub } from "../primitives/index.js"
 import { promote } from "./coerce.js"
 
 const shifted = (x: NdArray, axis: number): NdArray => {
   const m = stopGradient(reduceMax(x, [axis]))
-  const safe = select(isFinite(m), m, mul(m, 0))
+  const safe = select(isFinite(m), m, 0) // m·0 would be NaN for m = ±∞
   return sub(x, expandReduced(safe, x.shape, [axis]))
 }
 
