@@ -145,8 +145,7 @@ describe("grad and valueAndGrad", () => {
   it("hasAux together with an argnums list", () => {
     const f = (a: NdArray, b: NdArray, c: NdArray) => [NdArray.sum(NdArray.mul(NdArray.mul(a, b), c)), { c }] as const
     const [a, b, c] = [f64([1, 2]), f64([3, 4]), f64([5, 6])]
-    // (no typed overload combines a list of argnums with hasAux, so the options are cast)
-    const [[value, aux], [ga, gc]] = (valueAndGrad as any)(f, { argnums: [0, 2], hasAux: true })(a, b, c)
+    const [[value, aux], [ga, gc]] = valueAndGrad(f, { argnums: [0, 2], hasAux: true })(a, b, c)
     expect(value.item()).toBe(15 + 48)
     expect(aux.c).toBe(c)
     expect(ga.toArray()).toEqual([15, 24])

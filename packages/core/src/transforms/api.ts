@@ -183,6 +183,7 @@ export function grad<Args extends Array<any>, R>(f: (...args: Args) => R, option
 export function grad<Args extends Array<any>, R>(f: (...args: Args) => R, options: { readonly argnums?: number; readonly hasAux?: false }): (...args: Args) => Tree.Grads<Args[number]>
 export function grad<Args extends Array<any>, R>(f: (...args: Args) => R, options: { readonly argnums: ReadonlyArray<number>; readonly hasAux?: false }): (...args: Args) => Array<Tree.Grads<Args[number]>>
 export function grad<Args extends Array<any>, A>(f: (...args: Args) => readonly [NdArray, A], options: { readonly argnums?: number; readonly hasAux: true }): (...args: Args) => [Tree.Grads<Args[0]>, A]
+export function grad<Args extends Array<any>, A>(f: (...args: Args) => readonly [NdArray, A], options: { readonly argnums: ReadonlyArray<number>; readonly hasAux: true }): (...args: Args) => [Array<Tree.Grads<Args[number]>>, A]
 export function grad(f: AnyFunction, options: GradOptions = {}): AnyFunction {
   const vg = valueAndGradImpl(f, options, "grad")
   return (...args: Array<unknown>) => {
@@ -201,6 +202,7 @@ export function valueAndGrad<Args extends Array<any>, R>(f: (...args: Args) => R
 export function valueAndGrad<Args extends Array<any>, R>(f: (...args: Args) => R, options: { readonly argnums?: number; readonly hasAux?: false }): (...args: Args) => [NdArray, Tree.Grads<Args[number]>]
 export function valueAndGrad<Args extends Array<any>, R>(f: (...args: Args) => R, options: { readonly argnums: ReadonlyArray<number>; readonly hasAux?: false }): (...args: Args) => [NdArray, Array<Tree.Grads<Args[number]>>]
 export function valueAndGrad<Args extends Array<any>, A>(f: (...args: Args) => readonly [NdArray, A], options: { readonly argnums?: number; readonly hasAux: true }): (...args: Args) => [[NdArray, A], Tree.Grads<Args[0]>]
+export function valueAndGrad<Args extends Array<any>, A>(f: (...args: Args) => readonly [NdArray, A], options: { readonly argnums: ReadonlyArray<number>; readonly hasAux: true }): (...args: Args) => [[NdArray, A], Array<Tree.Grads<Args[number]>>]
 export function valueAndGrad(f: AnyFunction, options: GradOptions = {}): AnyFunction {
   return valueAndGradImpl(f, options, "valueAndGrad")
 }
