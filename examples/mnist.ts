@@ -6,7 +6,8 @@
  *
  * @since 0.1.0
  */
-import { NdArray } from "@gradfx/core"
+import { NdArray, type Random } from "@gradfx/core"
+import { Optim } from "@gradfx/nn"
 import { Batches, Dataset, type Supervised } from "@gradfx/data"
 import { Effect, Stream } from "effect"
 
@@ -45,5 +46,35 @@ export const countCorrect = (dataset: Supervised, predict: (x: NdArray) => NdArr
     Stream.runFold(
       () => 0,
       (correct, { x, y }) => correct + NdArray.sum(NdArray.equal(NdArray.argmax(predict(x), { axis: 1 }), y)).item()
+    )
+  )
+
+/** Parameters and optimiser state, carried from step to step. */
+export interface TrainState<P, S> {
+  readonly params: P
+  readonly opt: S
+}
+
+/**
+ * One epoch of Nielsen's mini-batch loop (`network.py`'s `SGD`): the training
+ * set shuffled by `key`, and for each mini-batch one optimiser update from
+ * `costGrad(params, x, y)`.
+ *
+ * @since 0.1.0
+ */
+export const sgdEpoch = <P, S>(
+  train: Supervised,
+  state: TrainState<P, S>,
+  costGrad: (params: P, x: NdArray, y: NdArray) => unknown,
+  optimizer: Optim.GradientTransformation<S>,
+  options: { readonly batchSize: number; readonly key: Random.Key }
+): Effect.Effect<TrainState<P, S>> =>
+  Batches.shuffled(train, { batchSize: options.batchSize, key: options.key }).pipe(
+    Stream.runFold(
+      () => state,
+      (s, { x, y }) => {
+        const [updates, opt] = optimizer.update(costGrad(s.params, x, y), s.opt, s.params)
+        return { params: Optim.applyUpdates(s.params, updates) as P, opt }
+      }
     )
   )

@@ -17,8 +17,8 @@
 import { grad, NdArray, Random } from "@gradfx/core"
 import { Batches, type Supervised } from "@gradfx/data"
 import { Init, Layers, Loss, Optim } from "@gradfx/nn"
-import { Effect, Stream } from "effect"
-import { countCorrect, loadMnist, type MnistSizes } from "../mnist.js"
+import { Effect } from "effect"
+import { countCorrect, loadMnist, type MnistSizes, sgdEpoch } from "../mnist.js"
 import { lineChart } from "../plot.js"
 
 /** N(0, 1/n_in) weights: `network2.py`'s `default_weight_initializer`. */
@@ -77,15 +77,7 @@ export const train = Effect.fn("mnist-improved/train")(function* (
   let best = { accuracy: -1, epoch: -1, params: params0 }
   for (let epoch = 0; epoch < config.epochs; epoch++) {
     const started = performance.now()
-    state = yield* Batches.shuffled(data.train, { batchSize: config.batchSize, key: Batches.epochKey(shuffleKey, epoch) }).pipe(
-      Stream.runFold(
-        () => state,
-        (s, { x, y }) => {
-          const [updates, opt] = optimizer.update(costGrad(s.params, x, y), s.opt, s.params)
-          return { params: Optim.applyUpdates(s.params, updates), opt }
-        }
-      )
-    )
+    state = yield* sgdEpoch(data.train, state, costGrad, optimizer, { batchSize: config.batchSize, key: Batches.epochKey(shuffleKey, epoch) })
     epochSeconds.push((performance.now() - started) / 1000)
     const correct = yield* countCorrect(data.validation, predict(state.params))
     const accuracy = correct / data.validation.length

@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import { ShapeError } from "./Errors.js"
+import { broadcastShapes } from "./interpreter/aval.js"
 import type { NdArray } from "./interpreter/ndarray.js"
 import * as N from "./NdArray.js"
 import { promote } from "./ops/coerce.js"
@@ -31,24 +32,13 @@ export const solve = (a: NdArray, b: NdArray): NdArray => {
   const vector = y.ndim === 1 // NumPy 2 semantics: only a 1-d b is a vector
   const rhs = vector ? P.reshape(y, [...y.shape, 1]) : y
   if (rhs.ndim < 2) throw new ShapeError({ op: "solve", shapes: [x.shape, y.shape], hint: "a must be [..., n, n] and b [..., n] or [..., n, k]" })
-  const batchShape = broadcastBatch("solve", x.shape.slice(0, -2), rhs.shape.slice(0, -2))
+  const batchShape = broadcastShapes("solve", x.shape.slice(0, -2), rhs.shape.slice(0, -2))
   const A = P.broadcastTo(x, [...batchShape, ...x.shape.slice(-2)])
   const B = P.broadcastTo(rhs, [...batchShape, ...rhs.shape.slice(-2)])
   const out = solvePrimitive(A, B)
   return vector ? P.reshape(out, out.shape.slice(0, -1)) : out
 }
 
-const broadcastBatch = (op: string, a: ReadonlyArray<number>, b: ReadonlyArray<number>): Array<number> => {
-  const n = Math.max(a.length, b.length)
-  const out: Array<number> = []
-  for (let i = 0; i < n; i++) {
-    const da = a[a.length - n + i] ?? 1
-    const db = b[b.length - n + i] ?? 1
-    if (da !== db && da !== 1 && db !== 1) throw new ShapeError({ op, shapes: [a, b], hint: "batch dimensions do not broadcast" })
-    out.push(Math.max(da, db))
-  }
-  return out
-}
 
 /** The inverse of square matrices. @category linear algebra @since 0.1.0 */
 export const inv = (a: NdArray): NdArray => {

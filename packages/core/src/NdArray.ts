@@ -774,7 +774,7 @@ export const takeAlongAxis = (x: NdArray, indices: NdArray, axis: number): NdArr
   const rows = xm.size / Math.max(n, 1)
   const k = im.shape[im.ndim - 1]
   const offsets = P.reshape(P.mul(arange(rows), n), [rows, 1])
-  const flatIdx = P.add(P.reshape(P.add(P.reshape(im, [rows, k]), 0), [rows, k]), offsets)
+  const flatIdx = P.add(P.reshape(im, [rows, k]), offsets)
   const normalized = P.select(P.less(flatIdx, offsets), P.add(flatIdx, n), flatIdx)
   const picked = P.gather(P.reshape(xm, [rows * n]), normalized, 0)
   return moveAxis(P.reshape(picked, im.shape), -1, a)

@@ -12,7 +12,7 @@ import { isNdArray, type NdArray } from "../interpreter/ndarray.js"
 import { ArrayValue, definePrimitive, isUndef, type Primitive, type Tangent } from "../interpreter/primitive.js"
 import { broadcastingBatch, elementwiseBatch } from "./batching.js"
 import { bind1 } from "../interpreter/trace.js"
-import { broadcastTo, zerosOf } from "./shape.js"
+import { broadcastTo } from "./shape.js"
 
 type NoParams = Record<string, never>
 const none: NoParams = {}
@@ -227,8 +227,8 @@ export const [Pow, pow] = defineBinary({
   kernel: "pow",
   domain: "float",
   jvp: (x, y, out, tx, ty) => {
-    const dx = tx && mul(tx, select(equal(y, 0), zerosOf(new ShapedArray(y.shape, y.dtype)), mul(y, pow(x, sub(y, 1)))))
-    const dy = ty && mul(ty, mul(out, log(select(equal(x, 0), add(zerosOf(new ShapedArray(x.shape, x.dtype)), 1), x))))
+    const dx = tx && mul(tx, select(equal(y, 0), 0, mul(y, pow(x, sub(y, 1)))))
+    const dy = ty && mul(ty, mul(out, log(select(equal(x, 0), 1, x))))
     return addTangents(dx, dy)
   }
 })
@@ -287,13 +287,12 @@ export const Select: Primitive<NoParams> = definePrimitive<NoParams>({
   impl: ([c, x, y], _, [out]) => [ArrayValue.fromBuffer(cpu.select(c, x, y, out.shape, out.dtype), out.dtype, out.shape)],
   jvp: ([c, x, y], [, tx, ty]) => [
     [select(c, x, y)],
-    [tx === null && ty === null ? null : select(c, tx ?? zerosOf(x.aval), ty ?? zerosOf(y.aval))]
+    [tx === null && ty === null ? null : select(c, tx ?? 0, ty ?? 0)]
   ],
   linear: true,
   transpose: ([ct], [c, x, y]) => {
     if (ct === null) return [null, null, null]
-    const zeros = zerosOf(ct.aval)
-    return [null, isUndef(x) ? select(c as NdArray, ct, zeros) : null, isUndef(y) ? select(c as NdArray, zeros, ct) : null]
+    return [null, isUndef(x) ? select(c as NdArray, ct, 0) : null, isUndef(y) ? select(c as NdArray, 0, ct) : null]
   },
   batch: broadcastingBatch
 })

@@ -120,13 +120,13 @@ export const ReduceProd: Primitive<AxesParams> = definePrimitive({
   impl: ([x], { axes }, [out]) => [ArrayValue.fromBuffer(cpu.reduce("prod", x, axes, out.dtype), out.dtype, out.shape)],
   jvp: ([x], [xDot], { axes }) => {
     const isZero = equal(x, 0)
-    const nonZero = select(isZero, onesLikeArray(x), x)
+    const nonZero = select(isZero, 1, x)
     const productOfNonZeros = expandReduced(reduceProd(nonZero, axes), x.shape, axes)
     const zeros = expandReduced(reduceSum(convert(isZero, "int32"), axes), x.shape, axes)
     const others = select(
       equal(zeros, 0),
       div(productOfNonZeros, nonZero),
-      select(logicalAnd(equal(zeros, 1), isZero), productOfNonZeros, zerosLikeArray(x))
+      select(logicalAnd(equal(zeros, 1), isZero), productOfNonZeros, 0)
     )
     return [[reduceProd(x, axes)], [reduceSum(mul(xDot!, others), axes)]] // d Πx = Σ dxᵢ Πⱼ≠ᵢ xⱼ
   },
@@ -136,13 +136,6 @@ export const ReduceProd: Primitive<AxesParams> = definePrimitive({
 
 export const reduceProd = (x: NdArray, axes: ReadonlyArray<number>): NdArray => (axes.length === 0 ? x : bind1(ReduceProd, [x], { axes }))
 
-const fullLike = (x: NdArray, v: number): NdArray => {
-  const b = cpu.allocate(x.dtype, 1)
-  b[0] = v
-  return broadcastTo(ArrayValue.fromBuffer(b, x.dtype, []), x.shape)
-}
-const onesLikeArray = (x: NdArray): NdArray => fullLike(x, 1)
-const zerosLikeArray = (x: NdArray): NdArray => fullLike(x, 0)
 
 // ---------------------------------------------------------------------------
 interface AxisParams {
