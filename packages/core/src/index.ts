@@ -36,6 +36,7 @@ export {
   type VmapOptions
 } from "./transforms/api.js"
 export { customJvp, customVjp } from "./transforms/custom.js"
+export { jit, type JitOptions } from "./transforms/jit.js"
 export { checkGrads, GradCheckError, type CheckGradsOptions } from "./checkGrads.js"
 export { stopGradient } from "./NdArray.js"
 export { backendName, setBackend, setThreads, type BackendName } from "./backend/index.js"

@@ -12,7 +12,7 @@
  * Transforms never branch on a particular primitive. The batching rule
  * shapes that many primitives share live in `primitives/batching.ts`.
  */
-import type { ShapedArray } from "./aval.js"
+import type { DType, ShapedArray } from "./aval.js"
 import { ArrayValue, type NdArray } from "./ndarray.js"
 
 /** A linear input whose value is not known: the slot a cotangent flows into. */
@@ -43,9 +43,20 @@ export interface Primitive<P> {
   readonly transpose?: (cts: ReadonlyArray<Tangent>, args: ReadonlyArray<NdArray | UndefPrimal>, params: P) => Array<Tangent>
   /** Renders params in Jaxpr printouts. */
   readonly showParams?: (params: P) => string
+  /**
+   * The kernel alone, given output avals already known (a compiled program
+   * checked them when it was traced); `impl` is `abstractEval` + `kernel`.
+   */
+  /**
+   * For elementwise primitives: the per-element expression over `$0`, `$1`, …
+   * (inputs of one shape) and whether its value is already 0/1, so that `jit`
+   * can fuse chains of them into one loop.
+   */
+  readonly fusion?: (inDtypes: ReadonlyArray<DType>, outDtype: DType, params: P) => { readonly expr: string; readonly bool: boolean }
+  readonly kernel?: (args: ReadonlyArray<ArrayValue>, params: P, outAvals: ReadonlyArray<ShapedArray>) => Array<ArrayValue>
 }
 
-export interface PrimitiveSpec<P> extends Omit<Primitive<P>, "impl" | "linear"> {
+export interface PrimitiveSpec<P> extends Omit<Primitive<P>, "impl" | "linear" | "kernel"> {
   /** The kernel; `outAvals` is what `abstractEval` returned for these inputs. */
   readonly impl: (args: ReadonlyArray<ArrayValue>, params: P, outAvals: ReadonlyArray<ShapedArray>) => Array<ArrayValue>
   readonly linear?: boolean
@@ -57,6 +68,7 @@ export function definePrimitive<P>(spec: PrimitiveSpec<P>): Primitive<P> {
   return {
     ...spec,
     linear: spec.linear ?? false,
+    kernel: impl,
     impl: (args, params) => {
       const outAvals = abstractEval(
         args.map((a) => a.aval),

@@ -46,6 +46,7 @@ const defineUnary = (spec: UnarySpec): [Primitive<NoParams>, (x: NdArray) => NdA
       return [new ShapedArray(x.shape, spec.out ?? x.dtype)]
     },
     impl: ([x], _, [out]) => [ArrayValue.fromBuffer(cpu.unary(spec.kernel, x, out.dtype), out.dtype, out.shape)],
+    fusion: ([x], out) => cpu.unaryExpression(spec.kernel, x, out),
     jvp: ([x], [xDot]) => {
       const y = apply(x)
       return [[y], [spec.jvp ? spec.jvp(x, y, xDot!) : null]]
@@ -163,6 +164,7 @@ const defineBinary = (spec: BinarySpec): [Primitive<NoParams>, (x: Operand, y: O
       return [new ShapedArray(x.shape, spec.out ?? x.dtype)]
     },
     impl: ([x, y], _, [out]) => [ArrayValue.fromBuffer(cpu.binary(spec.kernel, x, y, out.shape, out.dtype), out.dtype, out.shape)],
+    fusion: ([x], out) => cpu.binaryExpression(spec.kernel, x, out),
     jvp: ([x, y], [xDot, yDot]) => {
       const out = apply(x, y)
       return [[out], [spec.jvp ? spec.jvp(x, y, out, xDot, yDot) : null]]
@@ -285,6 +287,7 @@ export const Select: Primitive<NoParams> = definePrimitive<NoParams>({
     return [new ShapedArray(x.shape, x.dtype)]
   },
   impl: ([c, x, y], _, [out]) => [ArrayValue.fromBuffer(cpu.select(c, x, y, out.shape, out.dtype), out.dtype, out.shape)],
+  fusion: () => cpu.selectExpression,
   jvp: ([c, x, y], [, tx, ty]) => [
     [select(c, x, y)],
     [tx === null && ty === null ? null : select(c, tx ?? 0, ty ?? 0)]
@@ -314,6 +317,7 @@ export const Convert: Primitive<{ readonly dtype: DType }> = definePrimitive({
   name: "convert",
   abstractEval: ([x], { dtype }) => [new ShapedArray(x.shape, dtype)],
   impl: ([x], { dtype }, [out]) => [ArrayValue.fromBuffer(cpu.contiguous(x, dtype), dtype, out.shape)],
+  fusion: () => ({ expr: "$0", bool: false }),
   jvp: ([x], [xDot], { dtype }) => [[convert(x, dtype)], [isFloat(dtype) && isFloat(x.dtype) ? convert(xDot!, dtype) : null]], // d cast(x) = cast(dx)
   linear: true,
   transpose: ([ct], [x]) => [convert(ct!, x.aval.dtype)], // adjoint: cast back
@@ -329,6 +333,7 @@ export const StopGradient: Primitive<NoParams> = definePrimitive<NoParams>({
   name: "stop_gradient",
   abstractEval: ([x]) => [x],
   impl: ([x]) => [x],
+  fusion: () => ({ expr: "$0", bool: false }),
   jvp: ([x]) => [[stopGradient(x)], [null]], // treated as a constant
   batch: elementwiseBatch
 })

@@ -143,9 +143,10 @@ export const tracersToJaxpr = (
 export const partialEvalFlat = (
   f: (...xs: Array<NdArray>) => ReadonlyArray<NdArray>,
   inputs: ReadonlyArray<{ readonly known: NdArray } | { readonly unknown: ShapedArray }>,
-  instantiate = false
+  instantiate = false,
+  name = "linearize"
 ): { knownOuts: Array<NdArray | null>; jaxpr: Jaxpr; consts: Array<NdArray>; unknownIndices: Array<number> } =>
-  withMain("linearize", PartialEvalTrace, null, (main: MainTrace) => {
+  withMain(name, PartialEvalTrace, null, (main: MainTrace) => {
     const trace = new PartialEvalTrace(main)
     const ins = inputs.map((p) => ("known" in p ? (trace.pure(p.known) as PartialEvalTracer) : trace.newArg(p.unknown)))
     const raised = f(...ins).map((o) => fullRaise(trace, o) as PartialEvalTracer)

@@ -120,7 +120,7 @@ type StoreMode = "set" | "add" | "or"
  */
 const buildMapKernel = (expr: string, mode: StoreMode, outKind: Kind, inKinds: ReadonlyArray<Kind>): MapKernel => {
   const ids = inKinds.map((_, j) => j)
-  const value = expr.replace(/\$(\d)/g, "x$1")
+  const value = expr.replace(/\$(\d+)/g, "x$1")
   const q = outKind === "c" ? "po + i" : "po + i * to"
   const store =
     mode === "set"
@@ -200,8 +200,8 @@ export const copyInto = (dst: Buffer, dstOffset: number, dstStrides: ReadonlyArr
 export const addInto = (dst: Buffer, dstOffset: number, dstStrides: ReadonlyArray<number>, src: View): void =>
   mapInto("$0", false, true, dst, dstOffset, dstStrides, [src], src.shape)
 
-/** Runs `expr` into a fresh contiguous buffer of `outShape`. */
-const mapNew = (
+/** Runs `expr` (inputs `$0`, `$1`, …, already broadcast to `outShape`) into a fresh contiguous buffer of `outShape`. */
+export const mapNew = (
   expr: string,
   boolResult: boolean,
   inputs: ReadonlyArray<View>,
@@ -234,7 +234,7 @@ const flatKernel = (expr: string, boolResult: boolean, outDtype: DType, inputs: 
     ${ids.map((j) => `const a${j} = ins[${j}].buffer, p${j} = ins[${j}].offset;`).join(" ")}
     for (let i = 0; i < n; i++) {
       ${ids.map((j) => `const x${j} = a${j}[p${j} + i];`).join(" ")}
-      out[i] = ${value.replace(/\$(\d)/g, "x$1")};
+      out[i] = ${value.replace(/\$(\d+)/g, "x$1")};
     }
   };`
     kernel = compile<FlatKernel>(src)
@@ -338,10 +338,19 @@ const boolUnary = new Set<UnaryOp>(["not", "isnan", "isfinite"])
 
 const isIntegral = (d: DType): boolean => d === "int32" || d === "bool"
 
-export const unary = (op: UnaryOp, x: View, outDtype: DType): Buffer => {
+/**
+ * The per-element expression of a unary op (over `$0`), and whether its
+ * value is already 0/1 — what a fused kernel inlines.
+ */
+export const unaryExpression = (op: UnaryOp, inDtype: DType, outDtype: DType): { readonly expr: string; readonly bool: boolean } => ({
   // An exact int32 product (a double product of two int32 may exceed 2^53 before wrapping).
-  const expr = op === "square" && outDtype === "int32" && isIntegral(x.dtype) ? "Math.imul($0, $0)" : unaryExpr[op]
-  return mapNew(expr, boolUnary.has(op), [x], x.shape, outDtype)
+  expr: op === "square" && outDtype === "int32" && isIntegral(inDtype) ? "Math.imul($0, $0)" : unaryExpr[op],
+  bool: boolUnary.has(op)
+})
+
+export const unary = (op: UnaryOp, x: View, outDtype: DType): Buffer => {
+  const { expr, bool } = unaryExpression(op, x.dtype, outDtype)
+  return mapNew(expr, bool, [x], x.shape, outDtype)
 }
 
 export type BinaryOp =
@@ -391,10 +400,19 @@ const boolBinary = new Set<BinaryOp>(["eq", "ne", "lt", "le", "gt", "ge", "and",
 
 /** `op(x, y)` where x and y are already broadcast to `outShape`. */
 export const binary = (op: BinaryOp, x: View, y: View, outShape: ReadonlyArray<number>, outDtype: DType): Buffer => {
-  const intMul = op === "mul" && outDtype === "int32" && isIntegral(x.dtype) && isIntegral(y.dtype)
-  return mapNew(intMul ? "Math.imul($0, $1)" : binaryExpr[op], boolBinary.has(op), [x, y], outShape, outDtype)
+  const { expr, bool } = binaryExpression(op, x.dtype, outDtype)
+  return mapNew(expr, bool, [x, y], outShape, outDtype)
 }
+
+/** The per-element expression of a binary op (over `$0`, `$1`), and whether its value is already 0/1. */
+export const binaryExpression = (op: BinaryOp, inDtype: DType, outDtype: DType): { readonly expr: string; readonly bool: boolean } => ({
+  expr: op === "mul" && outDtype === "int32" && isIntegral(inDtype) ? "Math.imul($0, $1)" : binaryExpr[op],
+  bool: boolBinary.has(op)
+})
+
+/** The per-element expression of `where(cond, x, y)`. */
+export const selectExpression = { expr: "($0 !== 0 ? $1 : $2)", bool: false } as const
 
 /** `where(cond, x, y)`, all three already broadcast to `outShape`. */
 export const select = (cond: View, x: View, y: View, outShape: ReadonlyArray<number>, outDtype: DType): Buffer =>
-  mapNew("($0 !== 0 ? $1 : $2)", false, [cond, x, y], outShape, outDtype)
+  mapNew(selectExpression.expr, false, [cond, x, y], outShape, outDtype)

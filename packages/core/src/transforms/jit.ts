@@ -1,0 +1,312 @@
+/**
+ * `jit`: trace a function once per argument signature into a Jaxpr and run
+ * that program directly on the kernels afterwards.
+ *
+ * Tracing is partial evaluation with every argument unknown (what
+ * `makeJaxpr` shows), so transforms inside the function — `grad`, `vmap`,
+ * `jvp` — are interpreted once, at trace time, and the program contains only
+ * the primitives they emitted: calling a jitted `valueAndGrad` runs its
+ * forward and backward kernels with none of the interpreters' bookkeeping.
+ * Each equation calls its primitive's kernel with the output shapes fixed at
+ * trace time, and values are dropped as soon as their last reader has run.
+ *
+ * The semantics are JAX's: arrays the function closes over are read once,
+ * when it is traced, and become constants of the program; reading the values
+ * of an argument (`item`, `data`, a branch on a value) fails during tracing
+ * unless that argument is listed in `staticArgnums`, whose values (compared as
+ * JSON when plain data, by identity otherwise) select the cached program. A
+ * jitted function called inside another transform (under `grad`, `vmap`, …)
+ * simply runs the function, so it composes like any other.
+ */
+import { TransformError } from "../Errors.js"
+import * as cpu from "../backend/cpu/index.js"
+import { type DType, sameShape, type ShapedArray } from "../interpreter/aval.js"
+import type { Eqn, Jaxpr, Var } from "../interpreter/jaxpr.js"
+import { ArrayValue, type NdArray } from "../interpreter/ndarray.js"
+import type { Primitive } from "../interpreter/primitive.js"
+import { depth, Tracer } from "../interpreter/trace.js"
+import * as Tree from "../Tree.js"
+import { flattenArrays, normalizeArgnums } from "./args.js"
+import { partialEvalFlat } from "./partialEval.js"
+
+export interface JitOptions {
+  /**
+   * Positions of arguments that are not traced: their values are part of the
+   * cache key (numbers, strings, options records, functions), and the
+   * function may branch on them.
+   */
+  readonly staticArgnums?: ReadonlyArray<number>
+  /** How many traced programs to keep (least recently used dropped first; default 32). */
+  readonly cacheSize?: number
+}
+
+/**
+ * One step of a compiled program: a primitive's kernel, or a fused loop
+ * computing one elementwise expression over its leaves, on slots of the
+ * environment.
+ */
+type Step =
+  | {
+      readonly kind: "kernel"
+      readonly prim: Primitive<any>
+      readonly params: unknown
+      readonly inputs: ReadonlyArray<number>
+      readonly outputs: ReadonlyArray<number>
+      readonly outAvals: ReadonlyArray<ShapedArray>
+      /** Slots whose last reader is this step (freed after it). */
+      release: ReadonlyArray<number>
+    }
+  | {
+      readonly kind: "fused"
+      /** The expression over `$0`, `$1`, … = the leaves, in order. */
+      readonly expr: string
+      readonly bool: boolean
+      readonly inputs: ReadonlyArray<number>
+      readonly outputs: ReadonlyArray<number>
+      readonly outAvals: ReadonlyArray<ShapedArray>
+      /** How many equations the loop replaces. */
+      readonly size: number
+      release: ReadonlyArray<number>
+    }
+
+/** A Jaxpr laid out for execution: slots instead of variables, fused elementwise chains, and when each slot dies. */
+export interface Program {
+  readonly jaxpr: Jaxpr
+  readonly consts: ReadonlyArray<NdArray>
+  readonly slotCount: number
+  readonly steps: ReadonlyArray<Step>
+  readonly inSlots: ReadonlyArray<number>
+  readonly outSlots: ReadonlyArray<number>
+}
+
+/** The value of an inlined intermediate as its dtype would have stored it. */
+const rounded = (expr: string, dtype: DType, bool: boolean): string =>
+  dtype === "float32" ? `Math.fround(${expr})` : dtype === "int32" ? `((${expr}) | 0)` : dtype === "bool" && !bool ? `((${expr}) !== 0 ? 1 : 0)` : `(${expr})`
+
+/**
+ * Number the variables, fuse elementwise chains and work out, for each step,
+ * which values die after it.
+ *
+ * Fusion inlines an elementwise equation into its consumer when that
+ * consumer is elementwise too and is the value's only reader (and the value
+ * is not an output of the program): the consumer's loop computes it in a
+ * register instead of a buffer. Intermediate values are rounded to their
+ * dtype, so a fused loop gives exactly the numbers of the separate kernels.
+ */
+export const compileJaxpr = (jaxpr: Jaxpr, consts: ReadonlyArray<NdArray>, options: { readonly fuse?: boolean } = {}): Program => {
+  const slot = new Map<Var, number>()
+  const number = (v: Var): number => {
+    let s = slot.get(v)
+    if (s === undefined) {
+      s = slot.size
+      slot.set(v, s)
+    }
+    return s
+  }
+  jaxpr.constvars.forEach(number)
+  const inSlots = jaxpr.inBinders.map(number)
+  jaxpr.eqns.forEach((eqn) => eqn.outs.forEach(number))
+  const outSlots = jaxpr.outs.map(number)
+
+  // who reads each variable
+  const readers = new Map<Var, number>()
+  for (const eqn of jaxpr.eqns) for (const v of eqn.inputs) readers.set(v, (readers.get(v) ?? 0) + 1)
+  for (const v of jaxpr.outs) readers.set(v, (readers.get(v) ?? 0) + 2)
+  const producer = new Map<Var, Eqn>()
+  for (const eqn of jaxpr.eqns) for (const v of eqn.outs) producer.set(v, eqn)
+  const fusible = (eqn: Eqn | undefined): boolean => eqn !== undefined && eqn.prim.fusion !== undefined && eqn.outs.length === 1
+  // a value is inlined when an elementwise equation makes it and one elementwise equation (of the same shape) reads it once
+  const inlined = new Set<Var>()
+  if (options.fuse !== false) {
+    for (const eqn of jaxpr.eqns) {
+      if (!fusible(eqn)) continue
+      for (const v of eqn.inputs) {
+        if (readers.get(v) === 1 && fusible(producer.get(v)) && sameShape(v.aval.shape, eqn.outs[0].aval.shape)) inlined.add(v)
+      }
+    }
+  }
+
+  const steps: Array<Step> = []
+  for (const eqn of jaxpr.eqns) {
+    if (eqn.outs.length === 1 && inlined.has(eqn.outs[0])) continue // computed inside its reader's loop
+    if (!fusible(eqn) || !eqn.inputs.some((v) => inlined.has(v))) {
+      steps.push({ kind: "kernel", prim: eqn.prim, params: eqn.params, inputs: eqn.inputs.map(number), outputs: eqn.outs.map(number), outAvals: eqn.outs.map((v) => v.aval), release: [] })
+      continue
+    }
+    const leaves: Array<Var> = []
+    let size = 0
+    const leaf = (v: Var): string => {
+      let i = leaves.indexOf(v)
+      if (i < 0) {
+        i = leaves.length
+        leaves.push(v)
+      }
+      return `$${i}`
+    }
+    const build = (e: Eqn): { expr: string; bool: boolean } => {
+      size++
+      const spec = e.prim.fusion!(
+        e.inputs.map((v) => v.aval.dtype),
+        e.outs[0].aval.dtype,
+        e.params
+      )
+      const args = e.inputs.map((v) => {
+        if (!inlined.has(v)) return leaf(v)
+        const inner = build(producer.get(v)!)
+        return rounded(inner.expr, v.aval.dtype, inner.bool)
+      })
+      return { expr: spec.expr.replace(/\$(\d+)/g, (_, k: string) => args[Number(k)]), bool: spec.bool }
+    }
+    const { expr, bool } = build(eqn)
+    steps.push({ kind: "fused", expr, bool, inputs: leaves.map(number), outputs: [number(eqn.outs[0])], outAvals: [eqn.outs[0].aval], size, release: [] })
+  }
+
+  // liveness over the steps as they will run
+  const lastUse = new Map<number, number>()
+  steps.forEach((step, i) => {
+    for (const s of step.inputs) lastUse.set(s, i)
+  })
+  for (const s of outSlots) lastUse.delete(s)
+  const release: Array<Array<number>> = steps.map(() => [])
+  for (const [s, i] of lastUse) release[i].push(s)
+  steps.forEach((step, i) => (step.release = release[i]))
+  return { jaxpr, consts, slotCount: slot.size, steps, inSlots, outSlots }
+}
+
+/** Run a compiled program on concrete arrays. */
+export const runProgram = (program: Program, args: ReadonlyArray<NdArray>): Array<NdArray> => {
+  const env: Array<NdArray | undefined> = new Array(program.slotCount)
+  const { consts, inSlots, steps, outSlots } = program
+  for (let i = 0; i < consts.length; i++) env[i] = consts[i]
+  for (let i = 0; i < inSlots.length; i++) env[inSlots[i]] = args[i]
+  for (let k = 0; k < steps.length; k++) {
+    const step = steps[k]
+    const ins = step.inputs.map((s) => env[s] as ArrayValue)
+    if (step.kind === "fused") {
+      const out = step.outAvals[0]
+      env[step.outputs[0]] = ArrayValue.fromBuffer(cpu.mapNew(step.expr, step.bool, ins, out.shape, out.dtype), out.dtype, out.shape)
+    } else {
+      const outs = step.prim.kernel ? step.prim.kernel(ins, step.params, step.outAvals) : step.prim.impl(ins, step.params)
+      for (let j = 0; j < outs.length; j++) env[step.outputs[j]] = outs[j]
+    }
+    for (const s of step.release) env[s] = undefined
+  }
+  return outSlots.map((s) => env[s]!)
+}
+
+// ---------------------------------------------------------------------------
+// Cache keys
+
+const ids = new WeakMap<object, number>()
+let nextId = 0
+const identity = (o: object): number => {
+  let id = ids.get(o)
+  if (id === undefined) {
+    id = nextId++
+    ids.set(o, id)
+  }
+  return id
+}
+
+/** A key for the structure of a tree (static leaves by JSON when plain, else by identity). */
+const defKey = (def: Tree.TreeDef): string => {
+  switch (def.kind) {
+    case "leaf":
+      return "*"
+    case "array":
+      return `[${def.children.map(defKey).join(",")}]`
+    case "object":
+      return `{${def.keys.map((k, i) => `${JSON.stringify(k)}:${defKey(def.children[i])}`).join(",")}}`
+    default:
+      return `s(${staticKey((def as { readonly value: unknown }).value)})`
+  }
+}
+
+const staticKey = (value: unknown): string => {
+  if (value === null || value === undefined || typeof value === "string" || typeof value === "number" || typeof value === "boolean") {
+    return `${typeof value}:${String(value)}`
+  }
+  if (typeof value === "function" || typeof value === "symbol") return `#${typeof value === "symbol" ? String(value) : identity(value)}`
+  try {
+    return `j:${JSON.stringify(value)}`
+  } catch {
+    return `#${identity(value as object)}`
+  }
+}
+
+const avalKey = (x: NdArray): string => `${x.dtype}[${x.shape.join(",")}]`
+
+interface Entry {
+  readonly program: Program
+  readonly outDef: Tree.TreeDef
+}
+
+/**
+ * Compile `f`: the first call with a new signature (argument structure,
+ * shapes, dtypes, static arguments) traces it into a program; later calls
+ * with that signature run the program. Same results as `f`, faster when `f`
+ * is made of many small operations or contains `grad`/`vmap`.
+ *
+ * @example
+ * const step = jit((p: Params, x: NdArray, y: NdArray) => {
+ *   const g = grad(loss)(p, x, y)
+ *   return Tree.map(p, (w: NdArray, gw: NdArray) => NdArray.sub(w, NdArray.mul(gw, 0.1)), g)
+ * })
+ * params = step(params, x, y) // traced once, then replayed
+ * @category transforms
+ * @since 0.1.0
+ */
+export const jit = <Args extends Array<any>, R>(f: (...args: Args) => R, options: JitOptions = {}): ((...args: Args) => R) => {
+  const cache = new Map<string, Entry>()
+  const limit = Math.max(1, options.cacheSize ?? 32)
+  const jitted = (...args: Args): R => {
+    const statics = options.staticArgnums === undefined ? [] : normalizeArgnums("jit", options.staticArgnums, args.length)
+    const isStatic = (i: number) => statics.includes(i)
+    const dynamic = args.filter((_, i) => !isStatic(i))
+    const [xs, inDef] = flattenArrays(dynamic)
+    // Inside another transform, or with traced arguments: just run f (the enclosing transform interprets it).
+    if (depth() > 0 || xs.some((x) => x instanceof Tracer)) return f(...args)
+    const key = `${defKey(inDef)}|${xs.map(avalKey).join(";")}|${statics.map((i) => staticKey(args[i])).join(";")}`
+    let entry = cache.get(key)
+    if (entry === undefined) {
+      entry = trace(f, args, statics, inDef, xs)
+      if (cache.size >= limit) cache.delete(cache.keys().next().value!)
+    } else {
+      cache.delete(key) // most recently used last
+    }
+    cache.set(key, entry)
+    return Tree.unflatten(entry.outDef, runProgram(entry.program, xs)) as R
+  }
+  return jitted
+}
+
+const trace = (f: (...args: Array<any>) => unknown, args: ReadonlyArray<unknown>, statics: ReadonlyArray<number>, inDef: Tree.TreeDef, xs: ReadonlyArray<NdArray>): Entry => {
+  let outDef: Tree.TreeDef | undefined
+  const flat = (...leaves: Array<NdArray>): Array<NdArray> => {
+    const dynamic = Tree.unflatten<Array<unknown>>(inDef, leaves)
+    const full: Array<unknown> = []
+    let d = 0
+    for (let i = 0; i < args.length; i++) full.push(statics.includes(i) ? args[i] : dynamic[d++])
+    const [outs, def] = flattenArrays(f(...full))
+    outDef = def
+    return outs
+  }
+  let staged: ReturnType<typeof partialEvalFlat>
+  try {
+    staged = partialEvalFlat(
+      flat,
+      xs.map((x) => ({ unknown: x.aval })),
+      true,
+      "jit"
+    )
+  } catch (e) {
+    if (e instanceof TransformError && /^(item|data|toArray) \(under jit\)/.test(e.transform)) {
+      throw new TransformError({
+        transform: "jit",
+        hint: `the function read the values of a traced argument (${e.transform.split(" ")[0]}) while jit traced it with shapes only; pass that argument in staticArgnums, move the read outside the jitted function, or do not jit it`
+      })
+    }
+    throw e
+  }
+  return { program: compileJaxpr(staged.jaxpr, staged.consts), outDef: outDef! }
+}
