@@ -35,7 +35,7 @@ export const run = async (): Promise<void> => {
   const init = mlpInit(7)
   const evalBatch = copyBatch(data, new Uint32Array(Array.from({ length: 1000 }, (_, i) => i)), 0, 1000)
   const notes = new Notes()
-  const systems: Array<System> = ["gradfx", "gradfx-optim", "tfjs-cpu", "tfjs-wasm"]
+  const systems: Array<System> = ["gradfx", "gradfx-jit", "gradfx-optim", "tfjs-cpu", "tfjs-wasm"]
   const rows: Array<Array<string>> = []
 
   for (const size of [32, 128]) {

@@ -1,11 +1,12 @@
 /**
  * Section 5: per-call overhead on a tiny input, where dispatch, tracing and
  * bookkeeping dominate arithmetic: f(x) = sum(sin(x) * x) on a length-10
- * float32 vector, eagerly and under `grad` (tfjs: `tf.grad`; jax-js: `grad`,
- * eager, no `jit`). Every call reads its 1 or 10 result values back into JS
- * (`.data()` / `.dataSync()`), so lazy systems do all their work inside it.
+ * float32 vector, eagerly and under `grad` (tfjs: `tf.grad`; jax-js: `grad`),
+ * then both wrapped in `jit` (gradfx's and jax-js's; tfjs has none). Every
+ * call reads its 1 or 10 result values back into JS (`.data()` /
+ * `.dataSync()`), so lazy systems do all their work inside it.
  */
-import { NdArray, grad } from "@gradfx/core"
+import { NdArray, grad, jit } from "@gradfx/core"
 import { type JaxArray, type TfTensor, loadJax, useTf } from "./competitors.js"
 import { type Result, type Timing, Notes, QUICK, cell, isNa, measure, printTable, speedup, uniform32 } from "./harness.js"
 
@@ -16,11 +17,12 @@ export const run = async (): Promise<void> => {
   const opts = { warmup: 200, runs: QUICK ? 5 : 9, minRunSeconds: 0.1 }
   const notes = new Notes()
 
-  const gradfx = async (): Promise<[Result<Timing>, Result<Timing>]> => {
+  const gradfx = async (compiled: boolean): Promise<[Result<Timing>, Result<Timing>]> => {
     const x = NdArray.array(data)
     const f = (x: NdArray) => NdArray.sum(NdArray.mul(NdArray.sin(x), x))
     const g = grad(f)
-    return [await measure(() => () => f(x).data(), opts), await measure(() => () => g(x).data(), opts)]
+    const [fc, gc] = compiled ? [jit(f), jit(g)] : [f, g]
+    return [await measure(() => () => fc(x).data(), opts), await measure(() => () => gc(x).data(), opts)]
   }
 
   const tfjs = async (backend: "cpu" | "wasm"): Promise<[Result<Timing>, Result<Timing>]> => {
@@ -43,23 +45,26 @@ export const run = async (): Promise<void> => {
     }
   }
 
-  const jaxjs = async (): Promise<[Result<Timing>, Result<Timing>]> => {
+  const jaxjs = async (compiled: boolean): Promise<[Result<Timing>, Result<Timing>]> => {
     const jl = await loadJax()
     if (isNa(jl)) return [jl, jl]
     const { jax, np } = jl
     const x = np.array(data)
-    const f = (x: JaxArray) => np.sum(np.multiply(np.sin(x.ref), x))
-    const g = jax.grad(f)
+    const f0 = (x: JaxArray) => np.sum(np.multiply(np.sin(x.ref), x))
+    const g0 = jax.grad(f0)
+    const [f, g] = compiled ? [jax.jit(f0), jax.jit(g0)] : [f0, g0]
     const read = (t: JaxArray) => t.dataSync() // realises the array and releases it
     return [await measure(() => () => read(f(x.ref)), opts), await measure(() => () => read(g(x.ref)), opts)]
   }
 
   const results: Array<[string, Result<number>, Result<number>]> = []
   for (const [name, f] of [
-    ["gradfx", gradfx],
+    ["gradfx", () => gradfx(false)],
+    ["gradfx jit", () => gradfx(true)],
     ["tfjs-cpu", () => tfjs("cpu")],
     ["tfjs-wasm", () => tfjs("wasm")],
-    ["jax-js", jaxjs]
+    ["jax-js", () => jaxjs(false)],
+    ["jax-js jit", () => jaxjs(true)]
   ] as const) {
     const [plain, withGrad] = await f()
     notes.na(name, isNa(plain) ? plain : withGrad)

@@ -5,16 +5,18 @@
  * arrays, the system turns them into its arrays, computes the loss gradient
  * and updates its parameters with plain SGD (p ← p − lr·g).
  *
- * - gradfx: `valueAndGrad` + `Tree.map` of NdArray ops (core only).
+ * - gradfx: `valueAndGrad` + `Tree.map` of NdArray ops (core only), eager.
+ * - gradfx-jit: the same step function under `jit` (traced once, then replayed
+ *   as one program with fused elementwise loops).
  * - gradfx-optim: the same with `Optim.sgd` from @gradfx/nn, when that exists.
  * - tfjs-cpu / tfjs-wasm: `tf.variable` parameters and `tf.train.sgd(lr).minimize`.
  */
-import { NdArray, valueAndGrad } from "@gradfx/core"
+import { NdArray, jit, valueAndGrad } from "@gradfx/core"
 import { useTf } from "./competitors.js"
 import { type Result, isNa, reason } from "./harness.js"
 import { type GradfxParams, type MlpInit, IN, OUT, gradfxLoss, gradfxParams, gradfxSgdStep, tfLoss } from "./mlp.js"
 
-export type System = "gradfx" | "gradfx-optim" | "tfjs-cpu" | "tfjs-wasm"
+export type System = "gradfx" | "gradfx-jit" | "gradfx-optim" | "tfjs-cpu" | "tfjs-wasm"
 
 export interface Trainer {
   /** one SGD step on a batch of `size` examples */
@@ -24,11 +26,12 @@ export interface Trainer {
   dispose(): void
 }
 
-const gradfxTrainer = (init: MlpInit, lr: number): Trainer => {
+const gradfxTrainer = (init: MlpInit, lr: number, compiled: boolean): Trainer => {
   let p = gradfxParams(init)
+  const step = compiled ? jit(gradfxSgdStep) : gradfxSgdStep
   return {
     step: (x, y, size) => {
-      ;[p] = gradfxSgdStep(p, NdArray.array(x, { shape: [size, IN] }), NdArray.array(y, { shape: [size, OUT] }), lr)
+      ;[p] = step(p, NdArray.array(x, { shape: [size, IN] }), NdArray.array(y, { shape: [size, OUT] }), lr)
     },
     loss: (x, y, size) => gradfxLoss(p, NdArray.array(x, { shape: [size, IN] }), NdArray.array(y, { shape: [size, OUT] })).item(),
     dispose: () => {}
@@ -108,7 +111,9 @@ export const makeTrainer = async (system: System, init: MlpInit, lr: number): Pr
   try {
     switch (system) {
       case "gradfx":
-        return gradfxTrainer(init, lr)
+        return gradfxTrainer(init, lr, false)
+      case "gradfx-jit":
+        return gradfxTrainer(init, lr, true)
       case "gradfx-optim":
         return await gradfxOptimTrainer(init, lr)
       case "tfjs-cpu":

@@ -158,16 +158,21 @@ export const onesLike = (x: NdArray, options: { readonly dtype?: DType } = {}): 
 export const fullLike = (x: NdArray, value: number, options: { readonly dtype?: DType } = {}): NdArray => full(x.shape, value, { dtype: options.dtype ?? x.dtype })
 
 /**
- * Evenly spaced values in `[start, stop)`: `arange(n)` or `arange(start, stop, step)`.
- * Integer arguments give int32 unless a dtype is given.
+ * Evenly spaced values in `[start, stop)`: `arange(n)`, `arange(n, { dtype })` or
+ * `arange(start, stop, step, { dtype })`. Integer arguments give int32 unless a dtype is given.
  * @category constructors
  * @since 0.1.0
  */
-export const arange = (start: number, stop?: number, step = 1, options: { readonly dtype?: DType } = {}): NdArray => {
-  if (stop === undefined) {
+export function arange(stop: number, options?: { readonly dtype?: DType }): NdArray
+export function arange(start: number, stop?: number, step?: number, options?: { readonly dtype?: DType }): NdArray
+export function arange(start: number, stopOrOptions?: number | { readonly dtype?: DType }, step = 1, options: { readonly dtype?: DType } = {}): NdArray {
+  let stop: number
+  if (stopOrOptions === undefined || typeof stopOrOptions === "object") {
+    options = stopOrOptions ?? options
     stop = start
     start = 0
-  }
+  } else stop = stopOrOptions
+  if (![start, stop].every(Number.isFinite)) throw new ValueError({ op: "arange", hint: `start and stop must be finite numbers, got ${start} and ${stop}` })
   if (step === 0 || !Number.isFinite(step)) throw new ValueError({ op: "arange", hint: `step must be a non-zero finite number, got ${step}` })
   const n = Math.max(0, Math.ceil((stop - start) / step))
   const dtype = options.dtype ?? ([start, stop, step].every(Number.isInteger) ? "int32" : "float32")

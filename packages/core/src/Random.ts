@@ -10,24 +10,31 @@
  * @since 0.1.0
  */
 import * as cpu from "./backend/cpu/index.js"
-import { TransformError, ValueError } from "./Errors.js"
-import type { DType } from "./interpreter/aval.js"
+import { ValueError } from "./Errors.js"
+import { type DType, ShapedArray } from "./interpreter/aval.js"
 import { ArrayValue, type NdArray } from "./interpreter/ndarray.js"
 import { Tracer } from "./interpreter/trace.js"
+import { randomDraw } from "./primitives/random.js"
+import { reshape, slice } from "./primitives/shape.js"
 
 /** A PRNG key: an int32 array of shape [2] holding the two uint32 words. */
 export type Key = NdArray
 
 const words = (key: Key, op: string): [number, number] => {
-  if (key instanceof Tracer) {
-    throw new TransformError({ transform: op, hint: "random keys must be concrete arrays; split them outside the transformed function and pass the subkeys in" })
-  }
   if (key.dtype !== "int32" || key.ndim !== 1 || key.shape[0] !== 2) {
     throw new ValueError({ op, hint: `a key is an int32 array of shape [2] (from Random.key), got ${key.dtype}[${key.shape.join(", ")}]` })
   }
   const a = key as ArrayValue
   return [a.at(0) >>> 0, a.at(1) >>> 0]
 }
+
+/**
+ * Draw with `draw` from a concrete key directly; a traced key (inside `jit`
+ * or `vmap`) goes through the `random` primitive, which applies the same
+ * `draw` once the key's value is known.
+ */
+const drawing = (k: Key, name: string, out: ShapedArray, draw: (k: Key) => NdArray): NdArray =>
+  k instanceof Tracer ? randomDraw(k, { name, out, draw }) : draw(k)
 
 const makeKey = (k0: number, k1: number): Key => ArrayValue.fromBuffer(Int32Array.of(k0 | 0, k1 | 0), "int32", [2])
 
@@ -71,6 +78,10 @@ const bits = (k: [number, number], n: number): Uint32Array => {
  */
 export const split = (k: Key, n = 2): Array<Key> => {
   if (!Number.isInteger(n) || n < 1) throw new ValueError({ op: "Random.split", hint: `n must be a positive integer, got ${n}` })
+  if (k instanceof Tracer) {
+    const keys = randomDraw(k, { name: "split", out: new ShapedArray([n, 2], "int32"), draw: (c) => ArrayValue.fromBuffer(Int32Array.from(bits(words(c, "Random.split"), 2 * n)), "int32", [n, 2]) })
+    return Array.from({ length: n }, (_, i) => reshape(slice(keys, { starts: [i, 0], limits: [i + 1, 2], steps: [1, 1] }), [2]))
+  }
   const b = bits(words(k, "Random.split"), 2 * n)
   return Array.from({ length: n }, (_, i) => makeKey(b[2 * i], b[2 * i + 1]))
 }
@@ -80,11 +91,12 @@ export const split = (k: Key, n = 2): Array<Key> => {
  * @category random
  * @since 0.1.0
  */
-export const foldIn = (k: Key, data: number): Key => {
-  const [k0, k1] = words(k, "Random.foldIn")
-  const [y0, y1] = cpu.threefry2x32(k0, k1, Uint32Array.of(0), Uint32Array.of(data >>> 0))
-  return makeKey(y0[0], y1[0])
-}
+export const foldIn = (k: Key, data: number): Key =>
+  drawing(k, "foldIn", new ShapedArray([2], "int32"), (c) => {
+    const [k0, k1] = words(c, "Random.foldIn")
+    const [y0, y1] = cpu.threefry2x32(k0, k1, Uint32Array.of(0), Uint32Array.of(data >>> 0))
+    return makeKey(y0[0], y1[0])
+  })
 
 const size = (op: string, shape: ReadonlyArray<number>): number => {
   if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw new ValueError({ op, hint: `bad shape [${shape.join(", ")}]` })
@@ -105,18 +117,18 @@ const unit = (k: Key, op: string, n: number, dtype: DType): Float64Array => {
   return out
 }
 
+const checkShape = (op: string, shape: ReadonlyArray<number>): ReadonlyArray<number> => {
+  size(op, shape)
+  return shape
+}
+
 const floatDType = (op: string, dtype: DType | undefined): DType => {
   const d = dtype ?? "float32"
   if (d !== "float32" && d !== "float64") throw new ValueError({ op, hint: `dtype must be float32 or float64, got ${d}` })
   return d
 }
 
-/**
- * Uniform samples in [min, max) (default [0, 1)).
- * @category random
- * @since 0.1.0
- */
-export const uniform = (k: Key, shape: ReadonlyArray<number>, options: { readonly min?: number; readonly max?: number; readonly dtype?: DType } = {}): NdArray => {
+const uniformDraw = (k: Key, shape: ReadonlyArray<number>, options: { readonly min?: number; readonly max?: number; readonly dtype?: DType } = {}): NdArray => {
   const dtype = floatDType("Random.uniform", options.dtype)
   const lo = options.min ?? 0
   const hi = options.max ?? 1
@@ -127,11 +139,15 @@ export const uniform = (k: Key, shape: ReadonlyArray<number>, options: { readonl
 }
 
 /**
- * Normal samples N(mean, std²) (default standard normal), by the Box–Muller transform.
+ * Uniform samples in [min, max) (default [0, 1)).
  * @category random
  * @since 0.1.0
  */
-export const normal = (k: Key, shape: ReadonlyArray<number>, options: { readonly mean?: number; readonly std?: number; readonly dtype?: DType } = {}): NdArray => {
+export const uniform = (k: Key, shape: ReadonlyArray<number>, options: { readonly min?: number; readonly max?: number; readonly dtype?: DType } = {}): NdArray => {
+  return drawing(k, "uniform", new ShapedArray(checkShape("Random.uniform", shape), floatDType("Random.uniform", options.dtype)), (c) => uniformDraw(c, shape, options))
+}
+
+const normalDraw = (k: Key, shape: ReadonlyArray<number>, options: { readonly mean?: number; readonly std?: number; readonly dtype?: DType } = {}): NdArray => {
   const dtype = floatDType("Random.normal", options.dtype)
   const n = size("Random.normal", shape)
   const pairs = Math.ceil(n / 2)
@@ -149,11 +165,15 @@ export const normal = (k: Key, shape: ReadonlyArray<number>, options: { readonly
 }
 
 /**
- * Normal samples truncated to [lower, upper] standard deviations (by rejection), as used by some initialisers.
+ * Normal samples N(mean, std²) (default standard normal), by the Box–Muller transform.
  * @category random
  * @since 0.1.0
  */
-export const truncatedNormal = (k: Key, shape: ReadonlyArray<number>, options: { readonly lower?: number; readonly upper?: number; readonly dtype?: DType } = {}): NdArray => {
+export const normal = (k: Key, shape: ReadonlyArray<number>, options: { readonly mean?: number; readonly std?: number; readonly dtype?: DType } = {}): NdArray => {
+  return drawing(k, "normal", new ShapedArray(checkShape("Random.normal", shape), floatDType("Random.normal", options.dtype)), (c) => normalDraw(c, shape, options))
+}
+
+const truncatedNormalDraw = (k: Key, shape: ReadonlyArray<number>, options: { readonly lower?: number; readonly upper?: number; readonly dtype?: DType } = {}): NdArray => {
   const dtype = floatDType("Random.truncatedNormal", options.dtype)
   const lower = options.lower ?? -2
   const upper = options.upper ?? 2
@@ -169,16 +189,38 @@ export const truncatedNormal = (k: Key, shape: ReadonlyArray<number>, options: {
 }
 
 /**
+ * Normal samples truncated to [lower, upper] standard deviations (by rejection), as used by some initialisers.
+ * @category random
+ * @since 0.1.0
+ */
+export const truncatedNormal = (k: Key, shape: ReadonlyArray<number>, options: { readonly lower?: number; readonly upper?: number; readonly dtype?: DType } = {}): NdArray => {
+  return drawing(k, "truncatedNormal", new ShapedArray(checkShape("Random.truncatedNormal", shape), floatDType("Random.truncatedNormal", options.dtype)), (c) => truncatedNormalDraw(c, shape, options))
+}
+
+const bernoulliDraw = (k: Key, p: number, shape: ReadonlyArray<number>): NdArray => {
+  if (!(p >= 0 && p <= 1)) throw new ValueError({ op: "Random.bernoulli", hint: `p must be in [0, 1], got ${p}` })
+  const u = unit(k, "Random.bernoulli", size("Random.bernoulli", shape), "float32")
+  const b = new Uint8Array(u.length)
+  for (let i = 0; i < u.length; i++) b[i] = u[i] < p ? 1 : 0
+  return ArrayValue.fromBuffer(b, "bool", shape)
+}
+
+/**
  * True with probability `p`.
  * @category random
  * @since 0.1.0
  */
 export const bernoulli = (k: Key, p: number, shape: ReadonlyArray<number>): NdArray => {
   if (!(p >= 0 && p <= 1)) throw new ValueError({ op: "Random.bernoulli", hint: `p must be in [0, 1], got ${p}` })
-  const u = unit(k, "Random.bernoulli", size("Random.bernoulli", shape), "float32")
-  const b = new Uint8Array(u.length)
-  for (let i = 0; i < u.length; i++) b[i] = u[i] < p ? 1 : 0
-  return ArrayValue.fromBuffer(b, "bool", shape)
+  return drawing(k, "bernoulli", new ShapedArray(checkShape("Random.bernoulli", shape), "bool"), (c) => bernoulliDraw(c, p, shape))
+}
+
+const randintDraw = (k: Key, shape: ReadonlyArray<number>, min: number, max: number): NdArray => {
+  if (!Number.isInteger(min) || !Number.isInteger(max) || max <= min) throw new ValueError({ op: "Random.randint", hint: `need integers min < max, got ${min}, ${max}` })
+  const u = unit(k, "Random.randint", size("Random.randint", shape), "float64")
+  const b = new Int32Array(u.length)
+  for (let i = 0; i < u.length; i++) b[i] = min + Math.floor(u[i] * (max - min))
+  return ArrayValue.fromBuffer(b, "int32", shape)
 }
 
 /**
@@ -188,18 +230,10 @@ export const bernoulli = (k: Key, p: number, shape: ReadonlyArray<number>): NdAr
  */
 export const randint = (k: Key, shape: ReadonlyArray<number>, min: number, max: number): NdArray => {
   if (!Number.isInteger(min) || !Number.isInteger(max) || max <= min) throw new ValueError({ op: "Random.randint", hint: `need integers min < max, got ${min}, ${max}` })
-  const u = unit(k, "Random.randint", size("Random.randint", shape), "float64")
-  const b = new Int32Array(u.length)
-  for (let i = 0; i < u.length; i++) b[i] = min + Math.floor(u[i] * (max - min))
-  return ArrayValue.fromBuffer(b, "int32", shape)
+  return drawing(k, "randint", new ShapedArray(checkShape("Random.randint", shape), "int32"), (c) => randintDraw(c, shape, min, max))
 }
 
-/**
- * A random permutation of 0..n−1 (int32), or of the first axis of an array.
- * @category random
- * @since 0.1.0
- */
-export const permutation = (k: Key, n: number): NdArray => {
+const permutationDraw = (k: Key, n: number): NdArray => {
   if (!Number.isInteger(n) || n < 0) throw new ValueError({ op: "Random.permutation", hint: `n must be a non-negative integer, got ${n}` })
   const u = unit(k, "Random.permutation", n, "float64")
   const p = new Int32Array(n)
@@ -211,4 +245,14 @@ export const permutation = (k: Key, n: number): NdArray => {
     p[j] = t
   }
   return ArrayValue.fromBuffer(p, "int32", [n])
+}
+
+/**
+ * A random permutation of 0..n−1 (int32), or of the first axis of an array.
+ * @category random
+ * @since 0.1.0
+ */
+export const permutation = (k: Key, n: number): NdArray => {
+  if (!Number.isInteger(n) || n < 0) throw new ValueError({ op: "Random.permutation", hint: `n must be a non-negative integer, got ${n}` })
+  return drawing(k, "permutation", new ShapedArray(checkShape("Random.permutation", [n]), "int32"), (c) => permutationDraw(c, n))
 }

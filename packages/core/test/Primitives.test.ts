@@ -18,6 +18,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "fast-check"
 import * as NdArray from "../src/NdArray.js"
+import * as Random from "../src/Random.js"
 import { isFloat, ShapedArray } from "../src/interpreter/aval.js"
 import { type ArrayValue, definePrimitive, type Primitive, UndefPrimal } from "../src/interpreter/primitive.js"
 import { bind1 } from "../src/interpreter/trace.js"
@@ -296,6 +297,19 @@ const table: Record<string, Entry> = {
       return { params: { axes: subset(r, s.length) }, make: (q) => [uniform(q, s)] }
     },
     diff: [0]
+  },
+  random: {
+    setup: (r) => {
+      const s = randShape(r, 0, 2)
+      const [name, draw] = pick(r, [
+        ["uniform", (k: NdArray) => Random.uniform(k, s, { dtype: "float64" })],
+        ["normal", (k: NdArray) => Random.normal(k, s, { dtype: "float64" })],
+        ["bernoulli", (k: NdArray) => Random.bernoulli(k, 0.3, s)],
+        ["randint", (k: NdArray) => Random.randint(k, s, -3, 9)]
+      ] as const)
+      const out = draw(Random.key(0)).aval
+      return { params: { name, out, draw }, make: (q) => [ints(q, [2], -(2 ** 31), 2 ** 31 - 1)] }
+    }
   },
   gather: {
     setup: (r) => {

@@ -178,9 +178,12 @@ describe("errors", () => {
     expect(() => Random.permutation(k, -1)).toThrow(expect.objectContaining({ _tag: "ValueError" }))
   })
 
-  it("a traced key (under a transform) is a TransformError", () => {
-    expect(() => vmap((key: NdArray) => Random.uniform(key, [2]))(NdArray.stack(Random.split(Random.key(0), 3)))).toThrow(
-      expect.objectContaining({ _tag: "TransformError" })
+  it("a traced key draws through the random primitive: vmap over keys equals a loop; a bad key shape is a typed error", () => {
+    const keys = Random.split(Random.key(0), 3)
+    const batched = vmap((key: NdArray) => Random.uniform(key, [2]))(NdArray.stack(keys))
+    expect(batched.toArray()).toEqual(keys.map((k) => Random.uniform(k, [2]).toArray()))
+    expect(() => vmap((key: NdArray) => Random.uniform(key, [2]))(NdArray.zeros([3, 3], { dtype: "int32" }))).toThrow(
+      expect.objectContaining({ _tag: "ShapeError" })
     )
     // a concrete key closed over inside grad is fine
     const g = grad((x: NdArray) => NdArray.sum(NdArray.mul(x, Random.normal(Random.key(1), [3]))))(NdArray.ones([3]))
