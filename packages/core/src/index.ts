@@ -37,6 +37,7 @@ export {
 } from "./transforms/api.js"
 export { customJvp, customVjp } from "./transforms/custom.js"
 export { jit, type JitOptions } from "./transforms/jit.js"
+export { isTraced, pureCallback } from "./transforms/callback.js"
 export { checkGrads, GradCheckError, type CheckGradsOptions } from "./checkGrads.js"
 export { stopGradient } from "./NdArray.js"
 export { backendName, setBackend, setThreads, type BackendName } from "./backend/index.js"

@@ -11,6 +11,7 @@ import * as Random from "../src/Random.js"
 import { TransformError } from "../src/Errors.js"
 import * as Tree from "../src/Tree.js"
 import { grad, jvp, makeJaxpr, valueAndGrad, vmap } from "../src/transforms/api.js"
+import { pureCallback } from "../src/transforms/callback.js"
 import { compileJaxpr, jit } from "../src/transforms/jit.js"
 
 type NdArray = ReturnType<typeof NdArray.zeros>
@@ -232,6 +233,33 @@ describe("jit", () => {
       const x = f64([1, 2, 3, 4, 5, 6])
       const mask = flat(Random.bernoulli(Random.key(3), 0.5, [6]))
       expect(flat(jit(grad(f))(x, Random.key(3)))).toEqual(flat(x).map((v, i) => (mask[i] ? 2 * v : 0)))
+    })
+  })
+
+  describe("pureCallback", () => {
+    const square = (x: NdArray) => pureCallback((v) => NdArray.array(flat(v).map((a) => a * a), { dtype: "float64" }), { shape: x.shape, dtype: "float64" }, x)
+
+    it("runs on concrete values, is called on every run of a jitted program, and once per example under vmap", () => {
+      let calls = 0
+      const counted = (x: NdArray) =>
+        pureCallback((v) => {
+          calls++
+          return NdArray.scalar(v.item() * 10, { dtype: "float64" })
+        }, { shape: [], dtype: "float64" }, x)
+      expect(counted(f64(2)).item()).toBe(20)
+      const f = jit((x: NdArray) => NdArray.add(counted(x), 1))
+      expect(f(f64(1)).item()).toBe(11)
+      expect(f(f64(3)).item()).toBe(31)
+      expect(calls).toBe(3)
+      expect(flat(vmap(counted)(f64([1, 2, 3])))).toEqual([10, 20, 30])
+      expect(calls).toBe(6)
+      expect(flat(jit(square)(f64([1, 2, 3])))).toEqual([1, 4, 9])
+    })
+
+    it("a result of the wrong shape is a ShapeError; differentiating it is a TransformError", () => {
+      const wrong = (x: NdArray) => pureCallback(() => NdArray.zeros([3], { dtype: "float64" }), { shape: [2], dtype: "float64" }, x)
+      expect(() => wrong(f64([1, 2]))).toThrow(expect.objectContaining({ _tag: "ShapeError" }))
+      expect(() => grad((x: NdArray) => NdArray.sum(square(x)))(f64([1, 2]))).toThrow(/not differentiable/)
     })
   })
 })

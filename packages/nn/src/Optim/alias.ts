@@ -213,7 +213,7 @@ export const asgd = (
     init: (params) => ({ count: counter(), ax: zerosLike(params) }),
     update: (updates, state, params) => {
       const p = requireParams("asgd", params)
-      const step = stepOf(state.count) // t − 1
+      const step = stepOf(state.count, "asgd") // t − 1
       const eta = learningRate / Math.pow(1 + lambd * learningRate * step, alpha)
       const mu = 1 / Math.max(1, step - t0)
       const grads = wd > 0 ? mapLeaves(updates, (g, w) => NdArray.add(g, NdArray.mul(w, wd)), p) : updates

@@ -21,7 +21,7 @@
  *
  * @since 0.1.0
  */
-import { NdArray, Tree } from "@gradfx/core"
+import { isTraced, NdArray, pureCallback, Tree } from "@gradfx/core"
 import { Data } from "effect"
 import type { Schedule } from "./schedule.js"
 
@@ -114,11 +114,29 @@ export const zerosLike = <U>(tree: U): U => mapLeaves(tree, (x) => NdArray.zeros
 /** An int32 step counter. */
 export const counter = (n = 0): NdArray => NdArray.scalar(n, { dtype: "int32" })
 
-/** The value of a step counter. */
-export const stepOf = (count: NdArray): number => count.item()
+/** The value of a step counter (concrete counters only; see `atStep` for code that also runs under `jit`). */
+export const stepOf = (count: NdArray, optimizer = "optimizer"): number => {
+  if (isTraced(count)) {
+    throw new OptimizerError({ optimizer, hint: "this optimiser reads its step count as a JavaScript number, so its update cannot be traced by jit; jit the gradient computation and run the update outside" })
+  }
+  return count.item()
+}
+
+/**
+ * A scalar computed in JavaScript from the step count: a number for a
+ * concrete counter, and under `jit` a float64 scalar computed from the
+ * counter's value each time the program runs (`pureCallback`).
+ */
+export const atStep = (count: NdArray, f: (step: number) => number): number | NdArray =>
+  isTraced(count)
+    ? pureCallback((c) => NdArray.scalar(f(c.item()), { dtype: "float64" }), { shape: [], dtype: "float64" }, count)
+    : f(count.item())
+
+/** `x · s` for a number or a scalar array `s` (cast to x's dtype, as a number is). */
+export const scaleLeaf = (x: NdArray, s: number | NdArray): NdArray => NdArray.mul(x, typeof s === "number" ? s : NdArray.astype(s, x.dtype))
 
 /** The counter after one more step. */
-export const increment = (count: NdArray): NdArray => counter(count.item() + 1)
+export const increment = (count: NdArray): NdArray => (isTraced(count) ? NdArray.add(count, 1) : counter(count.item() + 1))
 
 /** A float64 scalar kept in a state (JavaScript-number precision). */
 export const float64 = (v: number): NdArray => NdArray.scalar(v, { dtype: "float64" })

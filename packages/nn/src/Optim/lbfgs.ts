@@ -184,7 +184,7 @@ export const lbfgs = (options: LbfgsOptions = {}): GradientTransformation<LbfgsS
     },
     update: <U>(grads: U, state: LbfgsState, params?: unknown, extra: UpdateExtra = {}): readonly [U, LbfgsState] => {
       const p = requireParams("lbfgs", params)
-      const step = stepOf(state.count)
+      const step = stepOf(state.count, "lbfgs")
       let s = state.s
       let y = state.y
       let rho = Array.from(state.rho.data() as Float64Array)

@@ -10,8 +10,10 @@
  *
  * @since 0.1.0
  */
-import { NdArray, Tree } from "@gradfx/core"
+import { isTraced, NdArray, Tree } from "@gradfx/core"
 import {
+  asArray,
+  atStep,
   checkRange,
   checkRate,
   counter,
@@ -24,6 +26,7 @@ import {
   type Rate,
   rateAt,
   requireParams,
+  scaleLeaf,
   stepOf,
   zerosLike
 } from "./base.js"
@@ -78,8 +81,8 @@ export const scaleByLearningRate = (rate: Rate, options: { readonly flipSign?: b
   return {
     init: () => ({ count: counter() }),
     update: (updates, state) => {
-      const lr = sign * rateAt(rate, stepOf(state.count))
-      return [mapLeaves(updates, (u) => NdArray.mul(u, lr)), { count: increment(state.count) }]
+      const lr = atStep(state.count, (step) => sign * rateAt(rate, step))
+      return [mapLeaves(updates, (u) => scaleLeaf(u, lr)), { count: increment(state.count) }]
     }
   }
 }
@@ -142,13 +145,12 @@ export const scaleByAdam = (options: AdamOptions = {}): GradientTransformation<S
   return {
     init: (params) => ({ count: counter(), mu: zerosLike(params), nu: zerosLike(params), nuMax: options.amsgrad ? zerosLike(params) : null }),
     update: (updates, state) => {
-      const t = stepOf(state.count) + 1
       const mu = mapLeaves(updates, (g, m) => NdArray.add(NdArray.mul(m, b1), NdArray.mul(g, 1 - b1)), state.mu)
       const nu = mapLeaves(updates, (g, v) => NdArray.add(NdArray.mul(v, b2), NdArray.mul(NdArray.square(g), 1 - b2)), state.nu)
       const nuMax = options.amsgrad ? mapLeaves(nu, (v, vMax) => NdArray.maximum(v, vMax), state.nuMax) : null
-      const c1 = 1 / (1 - Math.pow(b1, t))
-      const c2 = 1 / (1 - Math.pow(b2, t))
-      const out = mapLeaves(mu, (m, v) => NdArray.div(NdArray.mul(m, c1), NdArray.add(NdArray.sqrt(NdArray.add(NdArray.mul(v, c2), epsRoot)), eps)), nuMax ?? nu)
+      const c1 = atStep(state.count, (step) => 1 / (1 - Math.pow(b1, step + 1)))
+      const c2 = atStep(state.count, (step) => 1 / (1 - Math.pow(b2, step + 1)))
+      const out = mapLeaves(mu, (m, v) => NdArray.div(scaleLeaf(m, c1), NdArray.add(NdArray.sqrt(NdArray.add(scaleLeaf(v, c2), epsRoot)), eps)), nuMax ?? nu)
       return [out as typeof updates, { count: increment(state.count), mu, nu, nuMax }]
     }
   }
@@ -182,11 +184,10 @@ export const scaleByAdamax = (options: { readonly b1?: number; readonly b2?: num
   return {
     init: (params) => ({ count: counter(), mu: zerosLike(params), infNorm: zerosLike(params) }),
     update: (updates, state) => {
-      const t = stepOf(state.count) + 1
       const mu = mapLeaves(updates, (g, m) => NdArray.add(NdArray.mul(m, b1), NdArray.mul(g, 1 - b1)), state.mu)
       const infNorm = mapLeaves(updates, (g, u) => NdArray.maximum(NdArray.mul(u, b2), NdArray.add(NdArray.abs(g), eps)), state.infNorm)
-      const c1 = 1 / (1 - Math.pow(b1, t))
-      const out = mapLeaves(mu, (m, u) => NdArray.div(NdArray.mul(m, c1), u), infNorm)
+      const c1 = atStep(state.count, (step) => 1 / (1 - Math.pow(b1, step + 1)))
+      const out = mapLeaves(mu, (m, u) => NdArray.div(scaleLeaf(m, c1), u), infNorm)
       return [out as typeof updates, { count: increment(state.count), mu, infNorm }]
     }
   }
@@ -229,7 +230,7 @@ export const scaleByNadam = (
   return {
     init: (params) => ({ count: counter(), muProduct: float64(1), mu: zerosLike(params), nu: zerosLike(params) }),
     update: (updates, state) => {
-      const t = stepOf(state.count) + 1
+      const t = stepOf(state.count, "nadam") + 1
       const muT = b1 * (1 - 0.5 * Math.pow(0.96, t * psi))
       const muNext = b1 * (1 - 0.5 * Math.pow(0.96, (t + 1) * psi))
       const product = state.muProduct.item() * muT
@@ -345,8 +346,13 @@ export const trace = (options: { readonly decay: number; readonly nesterov?: boo
   return {
     init: (params) => ({ count: counter(), momentum: zerosLike(params) }),
     update: (updates, state) => {
-      const first = stepOf(state.count) === 0
-      const momentum = first ? updates : mapLeaves(updates, (g, b) => NdArray.add(NdArray.mul(b, mu), NdArray.mul(g, 1 - dampening)), state.momentum)
+      const next = (): typeof updates => mapLeaves(updates, (g, b) => NdArray.add(NdArray.mul(b, mu), NdArray.mul(g, 1 - dampening)), state.momentum)
+      // the first step's momentum is the gradient itself (PyTorch); under jit the choice is a select on the counter
+      const momentum = isTraced(state.count)
+        ? mapLeaves(updates, (g, b) => NdArray.where(NdArray.equal(state.count, 0), g, b), next())
+        : stepOf(state.count) === 0
+        ? updates
+        : next()
       const out = options.nesterov ? mapLeaves(updates, (g, b) => NdArray.add(g, NdArray.mul(b, mu)), momentum) : momentum
       return [out, { count: increment(state.count), momentum }]
     }
@@ -398,6 +404,15 @@ export const clipByGlobalNorm = (maxNorm: number): GradientTransformation<null> 
   return {
     init: () => null,
     update: (updates, state) => {
+      const leaves = Tree.leaves(updates).map(asArray)
+      if (leaves.some(isTraced)) {
+        // under jit: the same float64 arithmetic on arrays, and a select instead of the branch
+        const total = leaves.reduce<NdArray>((t, x) => NdArray.add(t, NdArray.astype(NdArray.sum(NdArray.square(x)), "float64")), NdArray.scalar(0, { dtype: "float64" }))
+        const norm = NdArray.sqrt(total)
+        const clipped = NdArray.greater(norm, maxNorm)
+        const factor = NdArray.div(maxNorm, norm)
+        return [mapLeaves(updates, (u) => NdArray.where(clipped, NdArray.mul(u, NdArray.astype(factor, u.dtype)), u)), state]
+      }
       const norm = globalNorm(updates)
       if (!(norm > maxNorm)) return [updates, state]
       const factor = maxNorm / norm
