@@ -25,6 +25,7 @@ const sections: ReadonlyArray<Section> = [
   { name: "overhead", what: "µs per call of grad on a length-10 vector", load: () => import("./overhead.js") },
   { name: "vmap", what: "per-example gradients: vmap(grad) vs a loop", load: () => import("./perExample.js") },
   { name: "mnist", what: "MNIST MLP training: seconds per epoch", load: () => import("./mnist.js") },
+  { name: "cnn", what: "MNIST CNN training: seconds per epoch", load: () => import("./cnn.js") },
   { name: "memory", what: "peak RSS while training vs the data size", load: () => import("./memory.js") }
 ]
 
@@ -34,7 +35,7 @@ const aliases: Readonly<Record<string, ReadonlyArray<string>>> = {
   reduce: ["elementwise"],
   grad: ["overhead"],
   perexample: ["vmap"],
-  epoch: ["mnist"],
+  epoch: ["mnist", "cnn"],
   memory: ["memory"],
   rss: ["memory"]
 }

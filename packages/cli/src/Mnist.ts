@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { NdArray, Random, valueAndGrad } from "@gradfx/core"
+import { jit, NdArray, Random, valueAndGrad } from "@gradfx/core"
 import { Batches, Dataset, type Supervised } from "@gradfx/data"
 import { Checkpoint, Layers, Loss, Metrics, Optim, Schedule, Train } from "@gradfx/nn"
 import { Effect, FileSystem, Schema } from "effect"
@@ -152,7 +152,8 @@ export const initialState = (config: MnistConfig, totalSteps = 1) => {
 /**
  * The training step: softmax cross-entropy of the model's logits, its
  * gradient by `valueAndGrad`, one optimiser update; the batch accuracy as a
- * metric.
+ * metric. The update is compiled with `jit` (traced on the first batch of
+ * each shape, then replayed as one program).
  *
  * @category training
  * @since 0.1.0
@@ -163,15 +164,15 @@ export const makeStep = (model: Model, optimizer: Optim.GradientTransformation<a
     return [Loss.softmaxCrossEntropy(logits, y), logits] as const
   }
   const lossAndGrad = valueAndGrad(objective, { hasAux: true })
-  return (params, optState, { x, y }, { key }) => {
+  // the whole update — forward, backward, optimiser — traced once per batch shape and replayed
+  const update = jit((params: Params, optState: unknown, x: NdArray, y: NdArray, key: Random.Key) => {
     const [[loss, logits], grads] = lossAndGrad(params, x, y, key)
     const [updates, nextState] = optimizer.update(grads, optState, params)
-    return {
-      params: Optim.applyUpdates(params, updates),
-      optState: nextState,
-      loss,
-      metrics: { accuracy: Metrics.accuracy(logits, y) }
-    }
+    return { params: Optim.applyUpdates(params, updates), optState: nextState, loss, accuracy: Metrics.accuracy(logits, y) }
+  })
+  return (params, optState, { x, y }, { key }) => {
+    const r = update(params, optState, x, y, key)
+    return { params: r.params, optState: r.optState, loss: r.loss, metrics: { accuracy: r.accuracy } }
   }
 }
 

@@ -354,6 +354,28 @@ const table: Record<string, Entry> = {
     },
     diff: [0]
   },
+  max_pool: {
+    setup: (r) => {
+      const { n, c, h, w, p } = patchSetup(r)
+      return { params: { ...p, padValue: -1.5 }, make: (q) => [uniform(q, [n, c, h, w])] } // a finite pad value: a window of padding only would make the central difference inf − inf
+    },
+    diff: [0]
+  },
+  pool_select: {
+    setup: (r) => {
+      const { n, c, h, w, p } = patchSetup(r)
+      // x on a coarse grid: windows with tied maxima share the tangent
+      return { params: { ...p, padValue: pick(r, [-Infinity, 0]) }, make: (q) => [grid(q, [n, c, h, w]), uniform(q, [n, c, h, w])] }
+    },
+    diff: [1]
+  },
+  pool_scatter: {
+    setup: (r) => {
+      const { n, c, h, w, oh, ow, p } = patchSetup(r)
+      return { params: { ...p, padValue: pick(r, [-Infinity, 0]) }, make: (q) => [grid(q, [n, c, h, w]), uniform(q, [n, c, oh, ow])] }
+    },
+    diff: [1]
+  },
   solve: {
     setup: (r) => {
       const batch = randShape(r, 0, 1)

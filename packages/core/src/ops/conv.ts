@@ -8,6 +8,7 @@ import type { NdArray } from "../interpreter/ndarray.js"
 import type { ConvParams } from "../backend/cpu/index.js"
 import { convert, div, reduceMax, reduceSum } from "../primitives/index.js"
 import { im2col } from "../primitives/conv.js"
+import { maxPool } from "../primitives/pool.js"
 import { matmul } from "../primitives/matmul.js"
 import { reshape, transpose } from "../primitives/shape.js"
 import { promote } from "./coerce.js"
@@ -128,8 +129,13 @@ const pool = (op: string, x: NdArray, options: PoolOptions, padValue: number, re
  * @category convolution
  * @since 0.1.0
  */
-export const maxPool2d = (x: NdArray, options: PoolOptions): NdArray =>
-  pool("maxPool2d", x, options, isFloat(x.dtype) ? -Infinity : x.dtype === "int32" ? -(2 ** 31) : 0, (cols) => reduceMax(cols, [2, 3]))
+export const maxPool2d = (x: NdArray, options: PoolOptions): NdArray => {
+  const [xb, single] = asBatch("maxPool2d", x)
+  const k = pair("maxPool2d", options.kernelSize, 1, "kernel sizes")
+  const p = patchParams("maxPool2d", xb, k, options, options.stride === undefined ? k : pair("maxPool2d", options.stride, 1, "strides"), isFloat(x.dtype) ? -Infinity : x.dtype === "int32" ? -(2 ** 31) : 0)
+  const y = maxPool(xb, p)
+  return single ? reshape(y, y.shape.slice(1)) : y
+}
 
 /**
  * Average pooling over kh×kw windows (padding counts as zeros, PyTorch's `count_include_pad`).

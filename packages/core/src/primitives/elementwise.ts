@@ -317,7 +317,7 @@ export const Convert: Primitive<{ readonly dtype: DType }> = definePrimitive({
   name: "convert",
   abstractEval: ([x], { dtype }) => [new ShapedArray(x.shape, dtype)],
   impl: ([x], { dtype }, [out]) => [ArrayValue.fromBuffer(cpu.contiguous(x, dtype), dtype, out.shape)],
-  fusion: () => ({ expr: "$0", bool: false }),
+  fusion: ([x]) => ({ expr: "$0", bool: x === "bool" }), // a cast of a bool is 0/1 in any dtype
   jvp: ([x], [xDot], { dtype }) => [[convert(x, dtype)], [isFloat(dtype) && isFloat(x.dtype) ? convert(xDot!, dtype) : null]], // d cast(x) = cast(dx)
   linear: true,
   transpose: ([ct], [x]) => [convert(ct!, x.aval.dtype)], // adjoint: cast back

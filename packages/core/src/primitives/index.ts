@@ -8,6 +8,7 @@ import * as E from "./elementwise.js"
 import { Gather, ScatterAdd } from "./gather.js"
 import { Det, Solve } from "./linalg.js"
 import { Matmul } from "./matmul.js"
+import { MaxPool, PoolScatter, PoolSelect } from "./pool.js"
 import { RandomDraw } from "./random.js"
 import { ArgReduce, ReduceMax, ReduceMin, ReduceProd, ReduceSum } from "./reduce.js"
 import { BroadcastTo, Concatenate, Pad, Reshape, Rev, Slice, Transpose } from "./shape.js"
@@ -20,13 +21,15 @@ export const allPrimitives: ReadonlyArray<Primitive<any>> = [
   E.Select, E.Convert, E.StopGradient,
   ReduceSum, ReduceMax, ReduceMin, ReduceProd, ArgReduce,
   Reshape, BroadcastTo, Transpose, Slice, Pad, Concatenate, Rev,
-  Gather, ScatterAdd, Matmul, Im2col, Col2im, Solve, Det, RandomDraw
+  Gather, ScatterAdd, Matmul, Im2col, Col2im, Solve, Det, RandomDraw,
+  MaxPool, PoolSelect, PoolScatter
 ]
 
 export * from "./conv.js"
 export * from "./elementwise.js"
 export * from "./gather.js"
 export * from "./matmul.js"
+export * from "./pool.js"
 export * from "./random.js"
 export * from "./reduce.js"
 export * from "./shape.js"

@@ -79,9 +79,9 @@ export interface Program {
   readonly outSlots: ReadonlyArray<number>
 }
 
-/** The value of an inlined intermediate as its dtype would have stored it. */
+/** The value of an inlined intermediate as its dtype would have stored it (a 0/1 value is exact in every dtype). */
 const rounded = (expr: string, dtype: DType, bool: boolean): string =>
-  dtype === "float32" ? `Math.fround(${expr})` : dtype === "int32" ? `((${expr}) | 0)` : dtype === "bool" && !bool ? `((${expr}) !== 0 ? 1 : 0)` : `(${expr})`
+  bool ? `(${expr})` : dtype === "float32" ? `Math.fround(${expr})` : dtype === "int32" ? `((${expr}) | 0)` : dtype === "bool" ? `+((${expr}) !== 0)` : `(${expr})`
 
 /**
  * Number the variables, fuse elementwise chains and work out, for each step,

@@ -169,7 +169,7 @@ export const mapInto = (
   const outDtype = dtypeOfBuffer(out)
   const isBool = outDtype === "bool"
   const mode: StoreMode = !accumulate ? "set" : isBool ? "or" : "add"
-  const value = isBool && mode === "set" && !boolResult ? `((${expr}) !== 0 ? 1 : 0)` : expr
+  const value = isBool && mode === "set" && !boolResult ? `+((${expr}) !== 0)` : expr
   const c = collapseDims(shape, [outStrides, ...inputs.map((v) => v.strides)])
   const last = c.shape.length - 1
   const outKind = c.strides[0][last] === 1 ? "c" : "g"
@@ -210,30 +210,38 @@ export const mapNew = (
 ): Buffer => {
   const size = sizeOf(outShape)
   const out = allocate(outDtype, size)
-  if (size > 0 && inputs.every((v) => v.shape.length === outShape.length && isContiguous(v) && v.shape.every((d, i) => d === outShape[i]))) {
-    // Fast path: every operand is contiguous with the output's shape — one flat loop, no dim bookkeeping.
-    flatKernel(expr, boolResult, outDtype, inputs)(out, inputs, size)
-    return out
+  if (size === 0) return out
+  // Fast path: every operand is either contiguous with the output's shape or one value broadcast
+  // everywhere (all strides 0) — one flat loop, no dim bookkeeping.
+  let kinds = ""
+  for (const v of inputs) {
+    if (v.shape.length === outShape.length && v.shape.every((d, i) => d === outShape[i]) && isContiguous(v)) kinds += "c"
+    else if (v.strides.every((st) => st === 0)) kinds += "s"
+    else {
+      mapInto(expr, boolResult, false, out, 0, contiguousStrides(outShape), inputs, outShape)
+      return out
+    }
   }
-  mapInto(expr, boolResult, false, out, 0, contiguousStrides(outShape), inputs, outShape)
+  flatKernel(expr, boolResult, outDtype, inputs, kinds)(out, inputs, size)
   return out
 }
 
 type FlatKernel = (out: Buffer, inputs: ReadonlyArray<View>, n: number) => void
 const flatCache = new Map<string, FlatKernel>()
 
-const flatKernel = (expr: string, boolResult: boolean, outDtype: DType, inputs: ReadonlyArray<View>): FlatKernel => {
-  let key = expr + (boolResult ? "|b|" : "|n|") + outDtype
+const flatKernel = (expr: string, boolResult: boolean, outDtype: DType, inputs: ReadonlyArray<View>, kinds: string): FlatKernel => {
+  let key = expr + (boolResult ? "|b|" : "|n|") + outDtype + kinds
   for (const v of inputs) key += v.dtype
   let kernel = flatCache.get(key)
   if (kernel === undefined) {
-    const value = outDtype === "bool" && !boolResult ? `((${expr}) !== 0 ? 1 : 0)` : expr
+    const value = outDtype === "bool" && !boolResult ? `+((${expr}) !== 0)` : expr
     const ids = inputs.map((_, j) => j)
+    const scalar = (j: number) => kinds[j] === "s"
     const src = `
   return function flatKernel(out, ins, n) {
-    ${ids.map((j) => `const a${j} = ins[${j}].buffer, p${j} = ins[${j}].offset;`).join(" ")}
+    ${ids.map((j) => (scalar(j) ? `const x${j} = ins[${j}].buffer[ins[${j}].offset];` : `const a${j} = ins[${j}].buffer, p${j} = ins[${j}].offset;`)).join(" ")}
     for (let i = 0; i < n; i++) {
-      ${ids.map((j) => `const x${j} = a${j}[p${j} + i];`).join(" ")}
+      ${ids.filter((j) => !scalar(j)).map((j) => `const x${j} = a${j}[p${j} + i];`).join(" ")}
       out[i] = ${value.replace(/\$(\d+)/g, "x$1")};
     }
   };`
@@ -312,7 +320,7 @@ const unaryExpr: Record<UnaryOp, string> = {
   sign: "($0 > 0 ? 1 : $0 < 0 ? -1 : $0)", // keeps 0, -0 and NaN
   erf: "erf($0)",
   logistic: "logistic($0)",
-  not: "($0 === 0 ? 1 : 0)",
+  not: "+($0 === 0)",
   floor: "Math.floor($0)",
   ceil: "Math.ceil($0)",
   round: "roundEven($0)",
@@ -330,8 +338,8 @@ const unaryExpr: Record<UnaryOp, string> = {
   log2: "Math.log2($0)",
   log10: "Math.log10($0)",
   exp2: "Math.pow(2, $0)",
-  isnan: "($0 !== $0 ? 1 : 0)",
-  isfinite: "($0 - $0 === 0 ? 1 : 0)"
+  isnan: "+($0 !== $0)",
+  isfinite: "+($0 - $0 === 0)"
 }
 
 const boolUnary = new Set<UnaryOp>(["not", "isnan", "isfinite"])
@@ -382,15 +390,15 @@ const binaryExpr: Record<BinaryOp, string> = {
   pow: "Math.pow($0, $1)",
   max: "($0 > $1 || $0 !== $0 ? $0 : $1)", // NaN-propagating
   min: "($0 < $1 || $0 !== $0 ? $0 : $1)",
-  eq: "($0 === $1 ? 1 : 0)",
-  ne: "($0 !== $1 ? 1 : 0)",
-  lt: "($0 < $1 ? 1 : 0)",
-  le: "($0 <= $1 ? 1 : 0)",
-  gt: "($0 > $1 ? 1 : 0)",
-  ge: "($0 >= $1 ? 1 : 0)",
-  and: "($0 !== 0 && $1 !== 0 ? 1 : 0)",
-  or: "($0 !== 0 || $1 !== 0 ? 1 : 0)",
-  xor: "(($0 !== 0) !== ($1 !== 0) ? 1 : 0)",
+  eq: "+($0 === $1)",
+  ne: "+($0 !== $1)",
+  lt: "+($0 < $1)",
+  le: "+($0 <= $1)",
+  gt: "+($0 > $1)",
+  ge: "+($0 >= $1)",
+  and: "+($0 !== 0 && $1 !== 0)",
+  or: "+($0 !== 0 || $1 !== 0)",
+  xor: "+(($0 !== 0) !== ($1 !== 0))",
   atan2: "Math.atan2($0, $1)",
   mod: "floorMod($0, $1)",
   floorDiv: "Math.floor($0 / $1)"

@@ -1,0 +1,272 @@
+/**
+ * Max pooling kernels: the pooled maximum over kh×kw windows (with strides,
+ * dilation and padding read as `padValue`), and the two linear maps of its
+ * derivative — `poolSelect` (a tangent at the inputs → the tangent of each
+ * window's maximum, shared equally between tied maxima) and its adjoint
+ * `poolScatter` (a cotangent per window → the inputs that hold the maximum).
+ * One pass over the windows each; no patch array is built.
+ */
+import { convOutputSize, type ConvParams } from "./conv"
+import { allocate } from "./types"
+import type { Buffer, DType, View } from "./types"
+
+type Visit = (n: number, c: number, o: number, max: number, count: number, at: Int32Array, len: number) => void
+
+/**
+ * Calls `visit` for every window with its maximum (NaN if any element is
+ * NaN), how many of its elements equal it (padding included) and the buffer
+ * offsets of the in-image elements that do.
+ */
+const eachWindow = (x: View, p: ConvParams, padValue: number, visit: Visit): [number, number] => {
+  const [N, C, H, W] = x.shape
+  const [sN, sC, sH, sW] = x.strides
+  const OH = convOutputSize(H, p.kh, p.strideH, p.dilationH, p.padTop, p.padBottom)
+  const OW = convOutputSize(W, p.kw, p.strideW, p.dilationW, p.padLeft, p.padRight)
+  const X = x.buffer
+  const at = new Int32Array(p.kh * p.kw)
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      const base = x.offset + n * sN + c * sC
+      for (let oh = 0; oh < OH; oh++) {
+        for (let ow = 0; ow < OW; ow++) {
+          let max = NaN
+          let first = true
+          let padded = false
+          for (let ki = 0; ki < p.kh; ki++) {
+            const ih = oh * p.strideH - p.padTop + ki * p.dilationH
+            for (let kj = 0; kj < p.kw; kj++) {
+              const iw = ow * p.strideW - p.padLeft + kj * p.dilationW
+              const inside = ih >= 0 && ih < H && iw >= 0 && iw < W
+              const v = inside ? X[base + ih * sH + iw * sW] : padValue
+              if (!inside) padded = true
+              if (first || v > max || v !== v) {
+                if (max === max || first) max = v
+                first = false
+              }
+            }
+          }
+          let count = 0
+          let len = 0
+          if (max === max) {
+            if (padded) {
+              // padding positions equal to the maximum count as ties (their tangent is 0)
+              for (let ki = 0; ki < p.kh; ki++) {
+                const ih = oh * p.strideH - p.padTop + ki * p.dilationH
+                for (let kj = 0; kj < p.kw; kj++) {
+                  const iw = ow * p.strideW - p.padLeft + kj * p.dilationW
+                  if (!(ih >= 0 && ih < H && iw >= 0 && iw < W) && padValue === max) count++
+                }
+              }
+            }
+            for (let ki = 0; ki < p.kh; ki++) {
+              const ih = oh * p.strideH - p.padTop + ki * p.dilationH
+              if (ih < 0 || ih >= H) continue
+              for (let kj = 0; kj < p.kw; kj++) {
+                const iw = ow * p.strideW - p.padLeft + kj * p.dilationW
+                if (iw < 0 || iw >= W) continue
+                const k = base + ih * sH + iw * sW
+                if (X[k] === max) {
+                  at[len++] = (n * C + c) * H * W + ih * W + iw // the element's row-major index
+                  count++
+                }
+              }
+            }
+          }
+          visit(n, c, (n * C + c) * OH * OW + oh * OW + ow, max, count, at, len)
+        }
+      }
+    }
+  }
+  return [OH, OW]
+}
+
+/** The maximum of every window: [N, C, H, W] → [N, C, OH, OW]. */
+const maxPoolGeneral = (x: View, p: ConvParams, padValue: number, outSize: number): Buffer => {
+  const out = allocate(x.dtype, outSize)
+  eachWindow(x, p, padValue, (_n, _c, o, max) => {
+    out[o] = max
+  })
+  return out
+}
+
+/** Row-major index → buffer offset of a strided [N, C, H, W] view. */
+const offsetOf = (t: View, index: number): number => {
+  const [, C, H, W] = t.shape
+  const iw = index % W
+  const ih = Math.floor(index / W) % H
+  const c = Math.floor(index / (W * H)) % C
+  const n = Math.floor(index / (W * H * C))
+  return t.offset + n * t.strides[0] + c * t.strides[1] + ih * t.strides[2] + iw * t.strides[3]
+}
+
+/** The tangent of each window's maximum: the mean of `t` over the tied maxima. */
+const poolSelectGeneral = (x: View, t: View, p: ConvParams, padValue: number, outSize: number, outDtype: DType): Buffer => {
+  const out = allocate(outDtype, outSize)
+  const T = t.buffer
+  eachWindow(x, p, padValue, (_n, _c, o, _max, count, at, len) => {
+    if (count === 0) return
+    let s = 0
+    for (let i = 0; i < len; i++) s += T[offsetOf(t, at[i])]
+    out[o] = s / count
+  })
+  return out
+}
+
+/** The adjoint of `poolSelect`: each window's cotangent, shared equally by its tied maxima, added into [N, C, H, W]. */
+const poolScatterGeneral = (x: View, ct: View, p: ConvParams, padValue: number, outDtype: DType): Buffer => {
+  const [N, C, H, W] = x.shape
+  const out = allocate(outDtype, N * C * H * W)
+  const CT = ct.buffer
+  const [, , OH, OW] = ct.shape
+  eachWindow(x, p, padValue, (n, c, o, _max, count, at, len) => {
+    if (count === 0) return
+    const r = o - (n * C + c) * OH * OW
+    const v = CT[ct.offset + n * ct.strides[0] + c * ct.strides[1] + Math.floor(r / OW) * ct.strides[2] + (r % OW) * ct.strides[3]] / count
+    for (let i = 0; i < len; i++) out[at[i]] += v
+  })
+  return out
+}
+
+// ---------------------------------------------------------------------------
+// The common case — no padding, no dilation — as plain loop nests (no callbacks).
+
+const simple = (p: ConvParams): boolean => p.padTop === 0 && p.padBottom === 0 && p.padLeft === 0 && p.padRight === 0 && p.dilationH === 1 && p.dilationW === 1
+
+interface Geometry {
+  readonly N: number
+  readonly C: number
+  readonly H: number
+  readonly W: number
+  readonly OH: number
+  readonly OW: number
+}
+
+const geometry = (x: View, p: ConvParams): Geometry => {
+  const [N, C, H, W] = x.shape
+  return { N, C, H, W, OH: convOutputSize(H, p.kh, p.strideH, 1, 0, 0), OW: convOutputSize(W, p.kw, p.strideW, 1, 0, 0) }
+}
+
+/** The maximum of every window: [N, C, H, W] → [N, C, OH, OW]. */
+export const maxPool = (x: View, p: ConvParams, padValue: number, outSize: number): Buffer => {
+  if (!simple(p)) return maxPoolGeneral(x, p, padValue, outSize)
+  const { N, C, OH, OW } = geometry(x, p)
+  const [sN, sC, sH, sW] = x.strides
+  const { kh, kw, strideH, strideW } = p
+  const X = x.buffer
+  const out = allocate(x.dtype, outSize)
+  let o = 0
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      const base = x.offset + n * sN + c * sC
+      for (let oh = 0; oh < OH; oh++) {
+        const row = base + oh * strideH * sH
+        for (let ow = 0; ow < OW; ow++) {
+          const corner = row + ow * strideW * sW
+          let m = X[corner]
+          for (let ki = 0; ki < kh; ki++) {
+            const r = corner + ki * sH
+            for (let kj = 0; kj < kw; kj++) {
+              const v = X[r + kj * sW]
+              if (v > m || v !== v) m = m === m ? v : m
+            }
+          }
+          out[o++] = m
+        }
+      }
+    }
+  }
+  return out
+}
+
+/** The tangent of each window's maximum: the mean of `t` over the tied maxima. */
+export const poolSelect = (x: View, t: View, p: ConvParams, padValue: number, outSize: number, outDtype: DType): Buffer => {
+  if (!simple(p)) return poolSelectGeneral(x, t, p, padValue, outSize, outDtype)
+  const { N, C, OH, OW } = geometry(x, p)
+  const [sN, sC, sH, sW] = x.strides
+  const [tN, tC, tH, tW] = t.strides
+  const { kh, kw, strideH, strideW } = p
+  const X = x.buffer
+  const T = t.buffer
+  const out = allocate(outDtype, outSize)
+  let o = 0
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      const xb = x.offset + n * sN + c * sC
+      const tb = t.offset + n * tN + c * tC
+      for (let oh = 0; oh < OH; oh++) {
+        for (let ow = 0; ow < OW; ow++) {
+          const xc = xb + oh * strideH * sH + ow * strideW * sW
+          const tc = tb + oh * strideH * tH + ow * strideW * tW
+          let m = X[xc]
+          for (let ki = 0; ki < kh; ki++)
+            for (let kj = 0; kj < kw; kj++) {
+              const v = X[xc + ki * sH + kj * sW]
+              if (v > m || v !== v) m = m === m ? v : m
+            }
+          let sum = 0
+          let count = 0
+          for (let ki = 0; ki < kh; ki++)
+            for (let kj = 0; kj < kw; kj++) {
+              if (X[xc + ki * sH + kj * sW] === m) {
+                sum += T[tc + ki * tH + kj * tW]
+                count++
+              }
+            }
+          out[o++] = count === 0 ? 0 : sum / count
+        }
+      }
+    }
+  }
+  return out
+}
+
+/** The adjoint of `poolSelect`: each window's cotangent, shared equally by its tied maxima, added into [N, C, H, W]. */
+export const poolScatter = (x: View, ct: View, p: ConvParams, padValue: number, outDtype: DType): Buffer => {
+  if (!simple(p)) return poolScatterGeneral(x, ct, p, padValue, outDtype)
+  const { N, C, H, W, OH, OW } = geometry(x, p)
+  const [sN, sC, sH, sW] = x.strides
+  const [cN, cC, cH, cW] = ct.strides
+  const { kh, kw, strideH, strideW } = p
+  const X = x.buffer
+  const CT = ct.buffer
+  const out = allocate(outDtype, N * C * H * W)
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      const xb = x.offset + n * sN + c * sC
+      const cb = ct.offset + n * cN + c * cC
+      const ob = (n * C + c) * H * W
+      for (let oh = 0; oh < OH; oh++) {
+        for (let ow = 0; ow < OW; ow++) {
+          const xc = xb + oh * strideH * sH + ow * strideW * sW
+          const oc = ob + oh * strideH * W + ow * strideW
+          // one pass: the maximum, how many elements tie with it, and where the first one is
+          let m = X[xc]
+          let count = 0
+          let first = oc
+          for (let ki = 0; ki < kh; ki++)
+            for (let kj = 0; kj < kw; kj++) {
+              const v = X[xc + ki * sH + kj * sW]
+              if (v === m) count++
+              else if (v > m || v !== v) {
+                if (m === m) {
+                  m = v
+                  count = v === v ? 1 : 0
+                  first = oc + ki * W + kj
+                }
+              }
+            }
+          if (count === 0) continue
+          const g = CT[cb + oh * cH + ow * cW]
+          if (count === 1) {
+            out[first] += g
+            continue
+          }
+          const share = g / count
+          for (let ki = 0; ki < kh; ki++)
+            for (let kj = 0; kj < kw; kj++) if (X[xc + ki * sH + kj * sW] === m) out[oc + ki * W + kj] += share
+        }
+      }
+    }
+  }
+  return out
+}
