@@ -262,4 +262,27 @@ describe("jit", () => {
       expect(() => grad((x: NdArray) => NdArray.sum(square(x)))(f64([1, 2]))).toThrow(/not differentiable/)
     })
   })
+
+  describe("buffer reuse between and within runs", () => {
+    it("never touches what the caller holds: earlier outputs, inputs, views of intermediates, callback results", () => {
+      const memo = NdArray.ones([64, 100]) // a user's array a callback hands back
+      const f = jit((x: NdArray) => {
+        const a = NdArray.mul(NdArray.exp(x), 2) // an intermediate (recyclable)
+        const b = NdArray.matmul(NdArray.transpose(a), a) // another one
+        const c = pureCallback(() => memo, { shape: [64, 100], dtype: "float32" }, x)
+        return [NdArray.add(NdArray.sum(b, { axis: 0 }), 1), NdArray.reshape(NdArray.add(a, c), [100, 64]), NdArray.transpose(b)]
+      })
+      const eager = (x: NdArray) => {
+        const a = NdArray.mul(NdArray.exp(x), 2)
+        const b = NdArray.matmul(NdArray.transpose(a), a)
+        return [NdArray.add(NdArray.sum(b, { axis: 0 }), 1), NdArray.reshape(NdArray.add(a, memo), [100, 64]), NdArray.transpose(b)]
+      }
+      const inputs = [0, 1, 2, 3, 4, 5].map((k) => NdArray.reshape(NdArray.mul(NdArray.sin(NdArray.arange(6400, { dtype: "float32" })), 0.1 * k), [64, 100]))
+      const before = inputs.map(flat)
+      const outputs = inputs.map((x) => f(x))
+      outputs.forEach((out, k) => expectSame(out, eager(inputs[k])))
+      inputs.forEach((x, k) => expect(flat(x)).toEqual(before[k]))
+      expect(flat(memo).every((v) => v === 1)).toBe(true)
+    })
+  })
 })

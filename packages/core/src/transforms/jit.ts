@@ -173,26 +173,54 @@ export const compileJaxpr = (jaxpr: Jaxpr, consts: ReadonlyArray<NdArray>, optio
   return { jaxpr, consts, slotCount: slot.size, steps, inSlots, outSlots }
 }
 
-/** Run a compiled program on concrete arrays. */
-export const runProgram = (program: Program, args: ReadonlyArray<NdArray>): Array<NdArray> => {
-  const env: Array<NdArray | undefined> = new Array(program.slotCount)
-  const { consts, inSlots, steps, outSlots } = program
-  for (let i = 0; i < consts.length; i++) env[i] = consts[i]
-  for (let i = 0; i < inSlots.length; i++) env[inSlots[i]] = args[i]
-  for (let k = 0; k < steps.length; k++) {
-    const step = steps[k]
-    const ins = step.inputs.map((s) => env[s] as ArrayValue)
-    if (step.kind === "fused") {
-      const out = step.outAvals[0]
-      env[step.outputs[0]] = ArrayValue.fromBuffer(cpu.mapNew(step.expr, step.bool, ins, out.shape, out.dtype), out.dtype, out.shape)
-    } else {
-      const outs = step.prim.kernel ? step.prim.kernel(ins, step.params, step.outAvals) : step.prim.impl(ins, step.params)
-      for (let j = 0; j < outs.length; j++) env[step.outputs[j]] = outs[j]
+/** Primitives whose outputs may be arrays the caller's own code holds (never recycled). */
+const foreignOutputs = new Set(["pure_callback", "custom_jvp_call", "custom_vjp_call"])
+
+/**
+ * Run a compiled program on concrete arrays. Values are dropped after their
+ * last reader; a dropped value whose buffer this run allocated, and which no
+ * live value or output shares (views share buffers), goes back to the buffer
+ * pool for the next allocation of its size.
+ */
+export const runProgram = (program: Program, args: ReadonlyArray<NdArray>): Array<NdArray> =>
+  cpu.withBufferReuse((allocated: Set<cpu.Buffer>) => {
+    const env: Array<ArrayValue | undefined> = new Array(program.slotCount)
+    const { consts, inSlots, steps, outSlots } = program
+    const live = new Map<cpu.Buffer, number>()
+    const hold = (v: ArrayValue) => live.set(v.buffer, (live.get(v.buffer) ?? 0) + 1)
+    for (let i = 0; i < consts.length; i++) env[i] = consts[i] as ArrayValue
+    for (let i = 0; i < inSlots.length; i++) env[inSlots[i]] = args[i] as ArrayValue
+    for (let k = 0; k < steps.length; k++) {
+      const step = steps[k]
+      const ins = step.inputs.map((s) => env[s]!)
+      if (step.kind === "fused") {
+        const out = step.outAvals[0]
+        const v = ArrayValue.fromBuffer(cpu.mapNew(step.expr, step.bool, ins, out.shape, out.dtype), out.dtype, out.shape)
+        env[step.outputs[0]] = v
+        hold(v)
+      } else {
+        const outs = step.prim.kernel ? step.prim.kernel(ins, step.params, step.outAvals) : step.prim.impl(ins, step.params)
+        const foreign = foreignOutputs.has(step.prim.name)
+        for (let j = 0; j < outs.length; j++) {
+          env[step.outputs[j]] = outs[j]
+          if (foreign) allocated.delete(outs[j].buffer) // may be an array the callback's code keeps
+          hold(outs[j])
+        }
+      }
+      for (const s of step.release) {
+        const v = env[s]!
+        env[s] = undefined
+        const n = live.get(v.buffer)
+        if (n === undefined) continue // an input or constant
+        if (n > 1) live.set(v.buffer, n - 1)
+        else {
+          live.delete(v.buffer)
+          if (allocated.has(v.buffer)) cpu.recycle(v.dtype, v.buffer)
+        }
+      }
     }
-    for (const s of step.release) env[s] = undefined
-  }
-  return outSlots.map((s) => env[s]!)
-}
+    return outSlots.map((s) => env[s]!)
+  })
 
 // ---------------------------------------------------------------------------
 // Cache keys

@@ -3,7 +3,6 @@
  * (ki, kj), the input positions it reads form a strided window of x, so both
  * kernels are `kh * kw` strided copies (adds for col2im) of 4-d blocks.
  */
-import { addInto, copyInto } from "./elementwise"
 import { allocate, contiguousStrides } from "./types"
 import type { Buffer, DType, View } from "./types"
 
@@ -105,15 +104,23 @@ export const im2col = (x: View, p: ConvParams, padValue = 0, channelsMajor = fal
   if (out.length === 0) return out
   if (padValue !== 0) out.fill(x.dtype === "bool" ? (padValue !== 0 ? 1 : 0) : padValue)
   const os = channelsMajor ? channelsMajorStrides(N, C, p.kh, p.kw, OH, OW) : contiguousStrides([N, C, p.kh, p.kw, OH, OW])
+  // one plain loop nest per kernel offset: rows of owCount elements, strided in the image
+  const X = x.buffer
+  const dsh = p.strideH * sH
+  const dsw = p.strideW * sW
   windows(H, W, OH, OW, p).forEach((w, kk) => {
     if (w.ohCount === 0 || w.owCount === 0) return
-    copyInto(out, kk * os[3] + w.oh0 * OW + w.ow0, [os[0], os[1], OW, 1], {
-      buffer: x.buffer,
-      dtype: x.dtype,
-      shape: [N, C, w.ohCount, w.owCount],
-      strides: [sN, sC, p.strideH * sH, p.strideW * sW],
-      offset: x.offset + w.ih0 * sH + w.iw0 * sW
-    })
+    const { ohCount, owCount } = w
+    for (let n = 0; n < N; n++) {
+      for (let c = 0; c < C; c++) {
+        let src = x.offset + n * sN + c * sC + w.ih0 * sH + w.iw0 * sW
+        let dst = kk * os[3] + n * os[0] + c * os[1] + w.oh0 * OW + w.ow0
+        for (let r = 0; r < ohCount; r++, src += dsh, dst += OW) {
+          if (dsw === 1) for (let q = 0; q < owCount; q++) out[dst + q] = X[src + q]
+          else for (let q = 0; q < owCount; q++) out[dst + q] = X[src + q * dsw]
+        }
+      }
+    }
   })
   return out
 }
@@ -137,18 +144,26 @@ export const col2im = (
   const out = allocate(outDtype, N * C * H * W)
   if (out.length === 0) return out
   const cs = cols.strides
+  const CB = cols.buffer
+  const dih = p.strideH * W
+  const diw = p.strideW
   windows(H, W, OH, OW, p).forEach((w, kk) => {
     if (w.ohCount === 0 || w.owCount === 0) return
     const ki = Math.floor(kk / p.kw)
     const kj = kk % p.kw
+    const { ohCount, owCount } = w
+    const cw = cs[5]
     // For a fixed kernel offset distinct outputs read distinct inputs, so one add pass per offset is race-free.
-    addInto(out, w.ih0 * W + w.iw0, [C * H * W, H * W, p.strideH * W, p.strideW], {
-      buffer: cols.buffer,
-      dtype: cols.dtype,
-      shape: [N, C, w.ohCount, w.owCount],
-      strides: [cs[0], cs[1], cs[4], cs[5]],
-      offset: cols.offset + ki * cs[2] + kj * cs[3] + w.oh0 * cs[4] + w.ow0 * cs[5]
-    })
+    for (let n = 0; n < N; n++) {
+      for (let c = 0; c < C; c++) {
+        let src = cols.offset + n * cs[0] + c * cs[1] + ki * cs[2] + kj * cs[3] + w.oh0 * cs[4] + w.ow0 * cw
+        let dst = (n * C + c) * H * W + w.ih0 * W + w.iw0
+        for (let r = 0; r < ohCount; r++, src += cs[4], dst += dih) {
+          if (cw === 1 && diw === 1) for (let q = 0; q < owCount; q++) out[dst + q] += CB[src + q]
+          else for (let q = 0; q < owCount; q++) out[dst + q * diw] += CB[src + q * cw]
+        }
+      }
+    }
   })
   return out
 }

@@ -22,7 +22,80 @@ export interface View {
   readonly offset: number
 }
 
+// ---------------------------------------------------------------------------
+// Buffer reuse for compiled programs. Outside `jit` every kernel output is a
+// fresh typed array. While a compiled program runs (`withBufferReuse`),
+// allocations are recorded, and a buffer the program allocated itself and no
+// longer reads is handed back (`recycle`) to be reused, zeroed, by a later
+// allocation of the same dtype and size — in this run or the next one — which
+// spares the allocation, the page faults and the garbage collection of large
+// intermediates. Only buffers allocated inside the run are ever recycled, so
+// nothing a caller holds can be reused.
+
+/** Buffers smaller than this many elements are not worth pooling. */
+const POOL_MIN = 4096
+/** Per dtype and size, and in total. */
+const POOL_PER_KEY = 8
+const POOL_MAX_BYTES = 256 * 1024 * 1024
+
+const pool = new Map<string, Array<Buffer>>()
+let pooledBytes = 0
+let fresh: Set<Buffer> | null = null
+
+const poolKey = (dtype: DType, size: number): string => `${dtype}:${size}`
+
+/** Run `f` recording the buffers allocated meanwhile (what `recycle` may take back). */
+export const withBufferReuse = <A>(f: (allocated: Set<Buffer>) => A): A => {
+  const outer = fresh
+  const mine = new Set<Buffer>()
+  fresh = mine
+  try {
+    return f(mine)
+  } finally {
+    fresh = outer
+    if (outer !== null) for (const b of mine) outer.add(b)
+  }
+}
+
+/** Give back a buffer that the running program allocated and no longer uses. */
+export const recycle = (dtype: DType, buffer: Buffer): void => {
+  if (buffer.length < POOL_MIN || pooledBytes + buffer.byteLength > POOL_MAX_BYTES) return
+  const key = poolKey(dtype, buffer.length)
+  let list = pool.get(key)
+  if (list === undefined) {
+    list = []
+    pool.set(key, list)
+  }
+  if (list.length >= POOL_PER_KEY) return
+  list.push(buffer)
+  pooledBytes += buffer.byteLength
+  fresh?.delete(buffer)
+}
+
+/** Drop every pooled buffer (tests, or to give the memory back). */
+export const clearBufferPool = (): void => {
+  pool.clear()
+  pooledBytes = 0
+}
+
 export const allocate = (dtype: DType, size: number): Buffer => {
+  if (fresh !== null) {
+    let buffer: Buffer | undefined
+    if (size >= POOL_MIN) {
+      buffer = pool.get(poolKey(dtype, size))?.pop()
+      if (buffer !== undefined) {
+        pooledBytes -= buffer.byteLength
+        buffer.fill(0)
+      }
+    }
+    buffer ??= allocateNew(dtype, size)
+    fresh.add(buffer)
+    return buffer
+  }
+  return allocateNew(dtype, size)
+}
+
+const allocateNew = (dtype: DType, size: number): Buffer => {
   switch (dtype) {
     case "float32":
       return new Float32Array(size)
