@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { NdArray, type Random } from "@gradfx/core"
+import { jit, NdArray, type Random } from "@gradfx/core"
 import { Optim } from "@gradfx/nn"
 import { Batches, Dataset, type Supervised } from "@gradfx/data"
 import { Effect, Stream } from "effect"
@@ -58,7 +58,8 @@ export interface TrainState<P, S> {
 /**
  * One epoch of Nielsen's mini-batch loop (`network.py`'s `SGD`): the training
  * set shuffled by `key`, and for each mini-batch one optimiser update from
- * `costGrad(params, x, y)`.
+ * `costGrad(params, x, y)` — the gradient and the update compiled together
+ * with `jit` (bit-identical to running them eagerly).
  *
  * @since 0.1.0
  */
@@ -68,13 +69,36 @@ export const sgdEpoch = <P, S>(
   costGrad: (params: P, x: NdArray, y: NdArray) => unknown,
   optimizer: Optim.GradientTransformation<S>,
   options: { readonly batchSize: number; readonly key: Random.Key }
-): Effect.Effect<TrainState<P, S>> =>
-  Batches.shuffled(train, { batchSize: options.batchSize, key: options.key }).pipe(
+): Effect.Effect<TrainState<P, S>> => {
+  const update = compiledUpdate(costGrad, optimizer)
+  return Batches.shuffled(train, { batchSize: options.batchSize, key: options.key }).pipe(
     Stream.runFold(
       () => state,
-      (s, { x, y }) => {
-        const [updates, opt] = optimizer.update(costGrad(s.params, x, y), s.opt, s.params)
-        return { params: Optim.applyUpdates(s.params, updates) as P, opt }
-      }
+      (s, { x, y }) => update(s.params, s.opt, x, y)
     )
   )
+}
+
+const updates = new WeakMap<object, WeakMap<object, (params: any, opt: any, x: NdArray, y: NdArray) => TrainState<any, any>>>()
+
+/**
+ * The step `params, opt, x, y ↦ next params and opt` compiled with `jit`,
+ * one per (gradient function, optimiser) pair so that every epoch replays
+ * the same program.
+ */
+const compiledUpdate = <P, S>(costGrad: (params: P, x: NdArray, y: NdArray) => unknown, optimizer: Optim.GradientTransformation<S>) => {
+  let byOptimizer = updates.get(costGrad)
+  if (byOptimizer === undefined) {
+    byOptimizer = new WeakMap()
+    updates.set(costGrad, byOptimizer)
+  }
+  let update = byOptimizer.get(optimizer)
+  if (update === undefined) {
+    update = jit((params: P, opt: S, x: NdArray, y: NdArray): TrainState<P, S> => {
+      const [u, next] = optimizer.update(costGrad(params, x, y), opt, params)
+      return { params: Optim.applyUpdates(params, u) as P, opt: next }
+    })
+    byOptimizer.set(optimizer, update)
+  }
+  return update as (params: P, opt: S, x: NdArray, y: NdArray) => TrainState<P, S>
+}

@@ -15,7 +15,7 @@
  *
  * @since 0.1.0
  */
-import { grad, NdArray, Random, Tree } from "@gradfx/core"
+import { grad, jit, NdArray, Random, Tree } from "@gradfx/core"
 import { Batches, type Supervised } from "@gradfx/data"
 import { Layers, Loss, Optim, Schedule } from "@gradfx/nn"
 import { Effect, Stream } from "effect"
@@ -79,6 +79,11 @@ export const train = Effect.fn("mnist-cnn/train")(function* (
   const rate = config.schedule === "cosine" ? Schedule.cosineDecay({ initValue: config.learningRate, decaySteps: totalSteps }) : config.learningRate
   const optimizer = config.optimizer === "adam" ? Optim.adam(rate) : Optim.sgd(rate, { momentum: 0.9 })
   const predict = (p: Params) => (x: NdArray) => net.apply(p, x)
+  // forward, backward and the optimiser update as one compiled program (traced on the first batch)
+  const update = jit((params: Params, opt: ReturnType<typeof optimizer.init>, x: NdArray, y: NdArray, key: Random.Key) => {
+    const [updates, next] = optimizer.update(lossGrad(params, x, y, key), opt, params)
+    return { params: Optim.applyUpdates(params, updates), opt: next }
+  })
 
   let state = { params: params0, opt: optimizer.init(params0), step: 0, runningLoss: 0 }
   const validationAccuracies: Array<number> = []
@@ -92,9 +97,8 @@ export const train = Effect.fn("mnist-cnn/train")(function* (
         () => state,
         (s, { x, y }) => {
           const key = Random.foldIn(dropoutKey, s.step)
-          const g = lossGrad(s.params, x, y, key)
-          const [updates, opt] = optimizer.update(g, s.opt, s.params)
-          const next = { params: Optim.applyUpdates(s.params, updates), opt, step: s.step + 1, runningLoss: s.runningLoss }
+          const { params, opt } = update(s.params, s.opt, x, y, key)
+          const next = { params, opt, step: s.step + 1, runningLoss: s.runningLoss }
           if (next.step % config.logEvery !== 0) return Effect.succeed(next)
           const l = loss(next.params, x, y, key).item()
           losses.push(l)

@@ -15,7 +15,7 @@
  *
  * @since 0.1.0
  */
-import { grad, NdArray, Random, Tree } from "@gradfx/core"
+import { grad, jit, NdArray, Random, Tree } from "@gradfx/core"
 import { Batches, type Supervised } from "@gradfx/data"
 import { Layers, Loss, Optim } from "@gradfx/nn"
 import { Effect, Stream } from "effect"
@@ -144,6 +144,12 @@ export const trainSmall = Effect.fn("resnet/train-small")(function* (config: Smo
   }
   const lossGrad = grad(loss, { hasAux: true })
   const optimizer = Optim.adam(config.learningRate)
+  // gradient (with the batch-norm statistics as aux) and Adam update, compiled together
+  const update = jit((params: unknown, state: unknown, opt: ReturnType<typeof optimizer.init>, x: NdArray, y: NdArray) => {
+    const [g, nextState] = lossGrad(params, x, y, state)
+    const [updates, nextOpt] = optimizer.update(g, opt, params)
+    return { params: Optim.applyUpdates(params, updates), state: nextState, opt: nextOpt }
+  })
   let s = { params: init.params as unknown, state: init.state as unknown, opt: optimizer.init(init.params), step: 0 }
   const losses: Array<number> = []
   const started = performance.now()
@@ -152,9 +158,8 @@ export const trainSmall = Effect.fn("resnet/train-small")(function* (config: Smo
       Stream.runFoldEffect(
         () => s,
         (acc, { x, y }) => {
-          const [g, state] = lossGrad(acc.params, x, y, acc.state)
-          const [updates, opt] = optimizer.update(g, acc.opt, acc.params)
-          const next = { params: Optim.applyUpdates(acc.params, updates), state, opt, step: acc.step + 1 }
+          const { params, state, opt } = update(acc.params, acc.state, acc.opt, x, y)
+          const next = { params, state, opt, step: acc.step + 1 }
           if (next.step % config.logEvery !== 0) return Effect.succeed(next)
           const l = loss(next.params, x, y, next.state)[0].item()
           losses.push(l)
