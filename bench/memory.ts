@@ -1,5 +1,5 @@
 /**
- * Section 8: peak memory while training the MNIST MLP. Each system runs in a
+ * Section 9: peak memory while training the MNIST MLP. Each system runs in a
  * child process of its own (bench/memoryChild.ts), because the process RSS
  * high-water mark (`process.resourceUsage().maxRSS`) can never go down: in
  * this process it would still hold the 1024×1024 matmuls and 16M-element
@@ -73,7 +73,7 @@ export const run = async (): Promise<void> => {
   notes.add("loaded = RSS after loading the library; + data = RSS after the float32 training set and the model exist;")
   notes.add("peak = process.resourceUsage().maxRSS at the end of training (high-water mark over the child's whole life); growth = peak − (+ data)")
   printTable(
-    "8. peak memory while training the MNIST MLP (MiB)",
+    "9. peak memory while training the MNIST MLP (MiB)",
     ["system", "loaded", "+ data", "peak", "growth", "peak ÷ data"],
     rows,
     notes.all
