@@ -10,7 +10,7 @@
  * (with one channel the image buffers are identical; the filter is transposed
  * once, outside the timing).
  */
-import { NdArray, grad } from "@gradfx/core"
+import { NdArray, grad, jit } from "@gradfx/core"
 import { type JaxArray, type TfTensor, loadJax, settleJax, useTf } from "./competitors.js"
 import { type Result, type Timing, Notes, QUICK, cell, isNa, measure, printTable, speedup, uniform32 } from "./harness.js"
 
@@ -28,12 +28,16 @@ export const run = async (): Promise<void> => {
   const opts = { warmup: 3, runs: QUICK ? 5 : 9, minRunSeconds: 0.1 }
   const notes = new Notes()
 
-  const gradfx = (backward: boolean) =>
+  const gradfx = (backward: boolean, compiled = false) =>
     measure(() => {
       const x = NdArray.array(xData, { shape: [N, C, H, W] })
       const w = NdArray.array(wOihw, { shape: [O, C, K, K] })
-      if (!backward) return () => NdArray.conv2d(x, w)
-      const g = grad((x: NdArray, w: NdArray) => NdArray.sum(NdArray.conv2d(x, w)), { argnums: [0, 1] })
+      const maybeJit = <Args extends Array<any>, R>(f: (...args: Args) => R): ((...args: Args) => R) => (compiled ? jit(f) : f)
+      if (!backward) {
+        const f = maybeJit((x: NdArray, w: NdArray) => NdArray.conv2d(x, w))
+        return () => f(x, w)
+      }
+      const g = maybeJit(grad((x: NdArray, w: NdArray) => NdArray.sum(NdArray.conv2d(x, w)), { argnums: [0, 1] }))
       return () => g(x, w)
     }, opts)
 
@@ -70,6 +74,7 @@ export const run = async (): Promise<void> => {
   const rows: Array<Array<string>> = []
   for (const backward of [false, true]) {
     const g = ms(await gradfx(backward))
+    const gj = ms(await gradfx(backward, true))
     const cpu = ms(await tfjs("cpu", backward))
     const wasm = ms(await tfjs("wasm", backward))
     const jax = ms(await jaxjs(backward))
@@ -80,6 +85,7 @@ export const run = async (): Promise<void> => {
     rows.push([
       backward ? "forward + backward (dx, dw)" : "forward",
       cell(g),
+      cell(gj),
       cell(cpu),
       cell(wasm),
       cell(jax),
@@ -88,10 +94,10 @@ export const run = async (): Promise<void> => {
       speedup(g, jax)
     ])
   }
-  notes.add("ms per call (median), lower is better; vs X = X's time / gradfx's time (above 1× gradfx is faster)")
+  notes.add("ms per call (median), lower is better; vs X = X's time / gradfx's (eager) time (above 1× gradfx is faster); gradfx jit = the same function under jit")
   printTable(
     "3. conv2d 32×1×28×28 * 20×1×5×5 (ms)",
-    ["case", "gradfx", "tfjs-cpu", "tfjs-wasm", "jax-js", "vs cpu", "vs wasm", "vs jax-js"],
+    ["case", "gradfx", "gradfx jit", "tfjs-cpu", "tfjs-wasm", "jax-js", "vs cpu", "vs wasm", "vs jax-js"],
     rows,
     notes.all
   )
