@@ -1,6 +1,6 @@
 // The README's quick start, verbatim in substance: if this breaks, the README is wrong.
 import { describe, expect, it } from "vitest"
-import { checkGrads, grad, NdArray, Random, vmap } from "@gradfx/core"
+import { checkGrads, grad, jit, NdArray, Random, Tree, vmap } from "@gradfx/core"
 
 type Params = { w: NdArray; b: NdArray }
 
@@ -22,6 +22,28 @@ describe("README quick start", () => {
     const perExample = vmap(grad(loss), { inAxes: [null, 0, 0] })(params, x, y)
     expect(perExample.w.shape).toEqual([4, 2, 1])
     expect(perExample.b.shape).toEqual([4, 1])
+  })
+
+  it("the jit example: the compiled step trains to the same parameters as the plain one", () => {
+    const predict = (p: Params, x: NdArray) => NdArray.sigmoid(NdArray.add(NdArray.matmul(x, p.w), p.b))
+    const loss = (p: Params, x: NdArray, y: NdArray) => NdArray.mean(NdArray.square(NdArray.sub(predict(p, x), y)))
+    const x = NdArray.array([[0, 0], [0, 1], [1, 0], [1, 1]])
+    const y = NdArray.array([[0], [1], [1], [1]])
+    const plain = (p: Params, x: NdArray, y: NdArray): Params => {
+      const g = grad(loss)(p, x, y)
+      return Tree.map(p, (w: NdArray, gw: NdArray) => NdArray.sub(w, NdArray.mul(gw, 2)), g) as Params
+    }
+    const step = jit(plain)
+    const [k1] = Random.split(Random.key(0))
+    let a: Params = { w: Random.normal(k1, [2, 1]), b: NdArray.zeros([1]) }
+    let b = a
+    for (let i = 0; i < 500; i++) {
+      a = step(a, x, y)
+      b = plain(b, x, y)
+    }
+    expect(a.w.toArray()).toEqual(b.w.toArray())
+    expect(a.b.toArray()).toEqual(b.b.toArray())
+    expect((predict(a, x).toArray() as Array<Array<number>>)[3][0]).toBeGreaterThan(0.75)
   })
 
   it("checkGrads example", () => {
