@@ -386,12 +386,16 @@ export const matmulWasm = (
   }
 
   if (nThreads > 1 && p !== undefined) {
-    // Job: B is packed by the first thread to claim it (usually a worker, while A
-    // is staged here); rows (or columns) of C are claimed by whichever thread is free.
+    // Job: rows (or columns) of C are claimed by whichever thread is free. Sharing rows,
+    // B is packed once by the first thread to claim it (usually a worker, while A is
+    // staged here); sharing columns, each thread packs the columns of B it claimed.
     const g = p.ctrl
     const unitsM = Math.ceil(m / MR)
     const unitsN = Math.ceil(n / NR)
-    const rows = unitsM >= 4 * nThreads || unitsM >= unitsN
+    // Share rows of C (B packed once; finished rows copied out meanwhile) unless C has few
+    // rows: then packing B costs about as much as the product, so share columns and let
+    // each thread pack its own.
+    const rows = unitsM >= unitsN || m >= 96
     const unit = rows ? MR : NR
     // guided self-scheduling: claims of ≈ remaining / (2·threads), at least
     // 4 register tiles and ~32k multiply-adds

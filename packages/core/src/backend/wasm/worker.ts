@@ -11,11 +11,12 @@
  *   [LOG_BASE, SLOTS_BASE)  completion log of row blocks
  *   SLOTS_BASE + w·SLOT     per-worker words (S.*)
  *
- * A job: B (staged before the workers are woken) is packed into a shared
- * buffer by whichever thread claims it first — usually a worker, while the
- * main thread is still staging A (in row slices, published in A_ROWS, so a
- * worker can start on the first rows early); then the rows (MODE 0) or
- * columns (MODE 1) of C are shared out by guided self-scheduling: each claim
+ * A job: B is staged before the workers are woken. Sharing rows of C
+ * (MODE 0), B is packed into a shared buffer by whichever thread claims it
+ * first — usually a worker, while the main thread is still staging A (in row
+ * slices, published in A_ROWS, so a worker can start on the first rows
+ * early); sharing columns (MODE 1), each thread packs just the columns of B
+ * it claimed. The rows or columns of C are shared out by guided self-scheduling: each claim
  * (a CAS on NEXT) takes ≈ remaining / DIV, at least MINB, so blocks shrink
  * towards the end and the threads finish together; a thread that starts late
  * or runs slow (a busy machine, a sluggish wake-up) simply claims less. The
@@ -106,12 +107,17 @@ export const driverSource = `(function () {
     const total = ctrl[${G.TOTAL}], mode = ctrl[${G.MODE}], minB = ctrl[${G.MINB}];
     const unit = ctrl[${G.UNIT}], div = ctrl[${G.DIV}];
     const wa = ctrl[${G.WS}] + tid * ctrl[${G.WSSTRIDE}];
-    if (Atomics.compareExchange(ctrl, ${G.PACK}, 0, 1) === 0) {
-      (f64 ? ex.packB_f64 : ex.packB_f32)(ctrl[${G.B}], ctrl[${G.BRS}], ctrl[${G.BCS}], k, kp, n, bp);
-      Atomics.store(ctrl, ${G.PACK}, 2);
-      Atomics.notify(ctrl, ${G.PACK});
+    const packB = f64 ? ex.packB_f64 : ex.packB_f32;
+    const b = ctrl[${G.B}], bRs = ctrl[${G.BRS}], bCs = ctrl[${G.BCS}];
+    if (mode === 0) {
+      // rows of C: every block reads all of B, packed once by the first thread to get here
+      if (Atomics.compareExchange(ctrl, ${G.PACK}, 0, 1) === 0) {
+        packB(b, bRs, bCs, k, kp, n, bp);
+        Atomics.store(ctrl, ${G.PACK}, 2);
+        Atomics.notify(ctrl, ${G.PACK});
+      }
+      if (waitUntil(ctrl, ${G.PACK}, 2) !== 2) return 0;
     }
-    if (waitUntil(ctrl, ${G.PACK}, 2) !== 2) return 0;
     let done = 0;
     let cur = Atomics.load(ctrl, ${G.NEXT});
     while (cur < total) {
@@ -127,7 +133,11 @@ export const driverSource = `(function () {
           ctrl[${LOG_BASE} + 2 * e] = cur;
           Atomics.store(ctrl, ${LOG_BASE} + 2 * e + 1, w);
         }
-      } else gemm(a, aRs, aCs, bp + cur * kp * elt, kp, c + cur * elt, ldc, m, k, w, wa);
+      } else {
+        // columns of C: each thread packs just the columns of B it claimed (in parallel)
+        packB(b + cur * bCs, bRs, bCs, k, kp, w, bp + cur * kp * elt);
+        gemm(a, aRs, aCs, bp + cur * kp * elt, kp, c + cur * elt, ldc, m, k, w, wa);
+      }
       done++;
       if (onBlock !== undefined) onBlock();
       cur = Atomics.load(ctrl, ${G.NEXT});
