@@ -7,6 +7,9 @@ import { describe, expect, it } from "@effect/vitest"
 import * as fc from "fast-check"
 import * as NdArray from "../src/NdArray.js"
 import type { Padding } from "../src/NdArray.js"
+import { im2col } from "../src/primitives/conv.js"
+import { reduceMax } from "../src/primitives/reduce.js"
+import { grad } from "../src/transforms/api.js"
 
 type NdArray = ReturnType<typeof NdArray.zeros>
 
@@ -286,5 +289,40 @@ describe("pooling against direct window loops", () => {
     const y = NdArray.avgPool2d(x, { kernelSize: 2 })
     expect(y.dtype).toBe("float32")
     expect(y.toArray()).toEqual([[[1.5]], [[5.5]]])
+  })
+
+  it("max pooling's kernels (the unrolled 2×2 one included) equal reduce_max over patches, value and gradient, with ties, NaN and strided input", () => {
+    const viaPatches = (x: NdArray.NdArray, k: number, stride: number) => {
+      const p = { kh: k, kw: k, strideH: stride, strideW: stride, dilationH: 1, dilationW: 1, padTop: 0, padBottom: 0, padLeft: 0, padRight: 0, padValue: -Infinity }
+      return reduceMax(im2col(x, p), [2, 3])
+    }
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 2, max: 7 }),
+        fc.integer({ min: 2, max: 7 }),
+        fc.constantFrom([2, 2], [2, 1], [3, 2], [3, 3]),
+        fc.boolean(),
+        fc.integer({ min: 0, max: 1000 }),
+        (h, w, [k, stride], transposed, seed) => {
+          if (h < k || w < k) return
+          let r = seed
+          const rnd = () => ((r = (r * 1103515245 + 12345) % 2147483648) / 2147483648)
+          const values = Array.from({ length: 2 * 3 * h * w }, () => (rnd() < 0.03 ? NaN : Math.floor(rnd() * 4) / 2))
+          let x = NdArray.reshape(NdArray.array(values, { dtype: "float64" }), transposed ? [2, 3, w, h] : [2, 3, h, w])
+          if (transposed) x = NdArray.transpose(x, [0, 1, 3, 2]) // a strided view
+          const got = NdArray.maxPool2d(x, { kernelSize: k, stride })
+          const want = viaPatches(x, k, stride)
+          expect(Array.from(got.data())).toEqual(Array.from(want.data()))
+          const weights = NdArray.reshape(NdArray.arange(got.size, { dtype: "float64" }), got.shape)
+          const g1 = grad((x: NdArray.NdArray) => NdArray.sum(NdArray.mul(NdArray.maxPool2d(x, { kernelSize: k, stride }), weights)))(x)
+          const g2 = grad((x: NdArray.NdArray) => NdArray.sum(NdArray.mul(viaPatches(x, k, stride), weights)))(x)
+          const a1 = Array.from(g1.data()), a2 = Array.from(g2.data())
+          // overlapping windows add their shares in another order: equal to rounding, NaN exactly where NaN
+          const bad = a1.findIndex((v, i) => !(Number.isNaN(v) ? Number.isNaN(a2[i]) : Math.abs(v - a2[i]) <= 1e-12 * (1 + Math.abs(a2[i]))))
+          if (bad >= 0) expect.fail(`k=${k} s=${stride} h=${h} w=${w} T=${transposed}: element ${bad}: ${a1[bad]} vs ${a2[bad]}; ${JSON.stringify(a1.slice(Math.max(0, bad - 3), bad + 4))} vs ${JSON.stringify(a2.slice(Math.max(0, bad - 3), bad + 4))}`)
+        }
+      ),
+      { numRuns: 150 }
+    )
   })
 })

@@ -104,15 +104,18 @@ export const im2col = (x: View, p: ConvParams, padValue = 0, channelsMajor = fal
   if (out.length === 0) return out
   if (padValue !== 0) out.fill(x.dtype === "bool" ? (padValue !== 0 ? 1 : 0) : padValue)
   const os = channelsMajor ? channelsMajorStrides(N, C, p.kh, p.kw, OH, OW) : contiguousStrides([N, C, p.kh, p.kw, OH, OW])
-  // one plain loop nest per kernel offset: rows of owCount elements, strided in the image
+  // plain loop nests, channel by channel and kernel offset by kernel offset, so that the
+  // channels-major destination is written in order: rows of owCount elements
   const X = x.buffer
   const dsh = p.strideH * sH
   const dsw = p.strideW * sW
-  windows(H, W, OH, OW, p).forEach((w, kk) => {
-    if (w.ohCount === 0 || w.owCount === 0) return
-    const { ohCount, owCount } = w
-    for (let n = 0; n < N; n++) {
-      for (let c = 0; c < C; c++) {
+  const ws = windows(H, W, OH, OW, p)
+  for (let c = 0; c < C; c++) {
+    for (let kk = 0; kk < ws.length; kk++) {
+      const w = ws[kk]
+      const { ohCount, owCount } = w
+      if (ohCount === 0 || owCount === 0) continue
+      for (let n = 0; n < N; n++) {
         let src = x.offset + n * sN + c * sC + w.ih0 * sH + w.iw0 * sW
         let dst = kk * os[3] + n * os[0] + c * os[1] + w.oh0 * OW + w.ow0
         for (let r = 0; r < ohCount; r++, src += dsh, dst += OW) {
@@ -121,7 +124,7 @@ export const im2col = (x: View, p: ConvParams, padValue = 0, channelsMajor = fal
         }
       }
     }
-  })
+  }
   return out
 }
 
@@ -147,15 +150,17 @@ export const col2im = (
   const CB = cols.buffer
   const dih = p.strideH * W
   const diw = p.strideW
-  windows(H, W, OH, OW, p).forEach((w, kk) => {
-    if (w.ohCount === 0 || w.owCount === 0) return
-    const ki = Math.floor(kk / p.kw)
-    const kj = kk % p.kw
-    const { ohCount, owCount } = w
-    const cw = cs[5]
-    // For a fixed kernel offset distinct outputs read distinct inputs, so one add pass per offset is race-free.
-    for (let n = 0; n < N; n++) {
-      for (let c = 0; c < C; c++) {
+  const cw = cs[5]
+  const ws = windows(H, W, OH, OW, p)
+  // For a fixed kernel offset distinct outputs read distinct inputs, so one add pass per offset is race-free.
+  for (let c = 0; c < C; c++) {
+    for (let kk = 0; kk < ws.length; kk++) {
+      const w = ws[kk]
+      const { ohCount, owCount } = w
+      if (ohCount === 0 || owCount === 0) continue
+      const ki = Math.floor(kk / p.kw)
+      const kj = kk % p.kw
+      for (let n = 0; n < N; n++) {
         let src = cols.offset + n * cs[0] + c * cs[1] + ki * cs[2] + kj * cs[3] + w.oh0 * cs[4] + w.ow0 * cw
         let dst = (n * C + c) * H * W + w.ih0 * W + w.iw0
         for (let r = 0; r < ohCount; r++, src += cs[4], dst += dih) {
@@ -164,6 +169,6 @@ export const col2im = (
         }
       }
     }
-  })
+  }
   return out
 }

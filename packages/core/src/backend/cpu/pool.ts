@@ -47,7 +47,17 @@ const eachWindow = (x: View, p: ConvParams, padValue: number, visit: Visit): [nu
           }
           let count = 0
           let len = 0
-          if (max === max) {
+          if (max !== max) {
+            // a NaN maximum: its derivative is NaN at every element of the window (as reduce_max's)
+            for (let ki = 0; ki < p.kh; ki++) {
+              const ih = oh * p.strideH - p.padTop + ki * p.dilationH
+              if (ih < 0 || ih >= H) continue
+              for (let kj = 0; kj < p.kw; kj++) {
+                const iw = ow * p.strideW - p.padLeft + kj * p.dilationW
+                if (iw >= 0 && iw < W) at[len++] = (n * C + c) * H * W + ih * W + iw
+              }
+            }
+          } else {
             if (padded) {
               // padding positions equal to the maximum count as ties (their tangent is 0)
               for (let ki = 0; ki < p.kh; ki++) {
@@ -103,7 +113,8 @@ const offsetOf = (t: View, index: number): number => {
 const poolSelectGeneral = (x: View, t: View, p: ConvParams, padValue: number, outSize: number, outDtype: DType): Buffer => {
   const out = allocate(outDtype, outSize)
   const T = t.buffer
-  eachWindow(x, p, padValue, (_n, _c, o, _max, count, at, len) => {
+  eachWindow(x, p, padValue, (_n, _c, o, max, count, at, len) => {
+    if (max !== max) out[o] = NaN
     if (count === 0) return
     let s = 0
     for (let i = 0; i < len; i++) s += T[offsetOf(t, at[i])]
@@ -118,7 +129,8 @@ const poolScatterGeneral = (x: View, ct: View, p: ConvParams, padValue: number, 
   const out = allocate(outDtype, N * C * H * W)
   const CT = ct.buffer
   const [, , OH, OW] = ct.shape
-  eachWindow(x, p, padValue, (n, c, o, _max, count, at, len) => {
+  eachWindow(x, p, padValue, (n, c, o, max, count, at, len) => {
+    if (max !== max) for (let i = 0; i < len; i++) out[at[i]] = NaN
     if (count === 0) return
     const r = o - (n * C + c) * OH * OW
     const v = CT[ct.offset + n * ct.strides[0] + c * ct.strides[1] + Math.floor(r / OW) * ct.strides[2] + (r % OW) * ct.strides[3]] / count
@@ -146,8 +158,40 @@ const geometry = (x: View, p: ConvParams): Geometry => {
   return { N, C, H, W, OH: convOutputSize(H, p.kh, p.strideH, 1, 0, 0), OW: convOutputSize(W, p.kw, p.strideW, 1, 0, 0) }
 }
 
+/** 2×2 windows at stride 2 (the usual pooling layer): unrolled, with fewer unpredictable branches. */
+const twoByTwo = (p: ConvParams): boolean => simple(p) && p.kh === 2 && p.kw === 2 && p.strideH === 2 && p.strideW === 2
+
+/**
+ * The maximum of a, b, c, d with the semantics of the general loop: the first
+ * of tied maxima, NaN if any is NaN.
+ */
+const max4 = (a: number, b: number, c: number, d: number): number => {
+  if (a !== a || b !== b || c !== c || d !== d) return NaN
+  const m1 = a >= b ? a : b
+  const m2 = c >= d ? c : d
+  return m1 >= m2 ? m1 : m2
+}
+
+const maxPool2x2 = (x: View, outSize: number): Buffer => {
+  const { N, C, OH, OW } = geometry(x, { kh: 2, kw: 2, strideH: 2, strideW: 2, dilationH: 1, dilationW: 1, padTop: 0, padBottom: 0, padLeft: 0, padRight: 0 })
+  const [sN, sC, sH, sW] = x.strides
+  const X = x.buffer
+  const out = allocate(x.dtype, outSize)
+  let o = 0
+  for (let n = 0; n < N; n++)
+    for (let c = 0; c < C; c++) {
+      const base = x.offset + n * sN + c * sC
+      for (let oh = 0; oh < OH; oh++) {
+        let i = base + 2 * oh * sH
+        for (let ow = 0; ow < OW; ow++, i += 2 * sW) out[o++] = max4(X[i], X[i + sW], X[i + sH], X[i + sH + sW])
+      }
+    }
+  return out
+}
+
 /** The maximum of every window: [N, C, H, W] → [N, C, OH, OW]. */
 export const maxPool = (x: View, p: ConvParams, padValue: number, outSize: number): Buffer => {
+  if (twoByTwo(p)) return maxPool2x2(x, outSize)
   if (!simple(p)) return maxPoolGeneral(x, p, padValue, outSize)
   const { N, C, OH, OW } = geometry(x, p)
   const [sN, sC, sH, sW] = x.strides
@@ -203,6 +247,10 @@ export const poolSelect = (x: View, t: View, p: ConvParams, padValue: number, ou
               const v = X[xc + ki * sH + kj * sW]
               if (v > m || v !== v) m = m === m ? v : m
             }
+          if (m !== m) {
+            out[o++] = NaN
+            continue
+          }
           let sum = 0
           let count = 0
           for (let ki = 0; ki < kh; ki++)
@@ -220,8 +268,57 @@ export const poolSelect = (x: View, t: View, p: ConvParams, padValue: number, ou
   return out
 }
 
+const poolScatter2x2 = (x: View, ct: View, outDtype: DType): Buffer => {
+  const [N, C, H, W] = x.shape
+  const OH = Math.floor(H / 2)
+  const OW = Math.floor(W / 2)
+  const [sN, sC, sH, sW] = x.strides
+  const [cN, cC, cH, cW] = ct.strides
+  const X = x.buffer
+  const CT = ct.buffer
+  const out = allocate(outDtype, N * C * H * W)
+  for (let n = 0; n < N; n++)
+    for (let c = 0; c < C; c++) {
+      const xb = x.offset + n * sN + c * sC
+      const cb = ct.offset + n * cN + c * cC
+      const ob = (n * C + c) * H * W
+      for (let oh = 0; oh < OH; oh++) {
+        let i = xb + 2 * oh * sH
+        let k = ob + 2 * oh * W
+        for (let ow = 0; ow < OW; ow++, i += 2 * sW, k += 2) {
+          const a = X[i]
+          const b = X[i + sW]
+          const d = X[i + sH]
+          const e = X[i + sH + sW]
+          const m = max4(a, b, d, e)
+          if (m !== m) {
+            out[k] = out[k + 1] = out[k + W] = out[k + W + 1] = NaN
+            continue
+          }
+          const g = CT[cb + oh * cH + ow * cW]
+          const count = +(a === m) + +(b === m) + +(d === m) + +(e === m)
+          if (count === 1) {
+            // windows do not overlap: each input belongs to one window, so a store is the add
+            if (a === m) out[k] = g
+            else if (b === m) out[k + 1] = g
+            else if (d === m) out[k + W] = g
+            else out[k + W + 1] = g
+          } else {
+            const share = g / count
+            if (a === m) out[k] = share
+            if (b === m) out[k + 1] = share
+            if (d === m) out[k + W] = share
+            if (e === m) out[k + W + 1] = share
+          }
+        }
+      }
+    }
+  return out
+}
+
 /** The adjoint of `poolSelect`: each window's cotangent, shared equally by its tied maxima, added into [N, C, H, W]. */
 export const poolScatter = (x: View, ct: View, p: ConvParams, padValue: number, outDtype: DType): Buffer => {
+  if (twoByTwo(p)) return poolScatter2x2(x, ct, outDtype)
   if (!simple(p)) return poolScatterGeneral(x, ct, p, padValue, outDtype)
   const { N, C, H, W, OH, OW } = geometry(x, p)
   const [sN, sC, sH, sW] = x.strides
@@ -255,6 +352,10 @@ export const poolScatter = (x: View, ct: View, p: ConvParams, padValue: number, 
                 }
               }
             }
+          if (m !== m) {
+            for (let ki = 0; ki < kh; ki++) for (let kj = 0; kj < kw; kj++) out[oc + ki * W + kj] = NaN
+            continue
+          }
           if (count === 0) continue
           const g = CT[cb + oh * cH + ow * cW]
           if (count === 1) {
