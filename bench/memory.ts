@@ -52,7 +52,7 @@ export const run = async (): Promise<void> => {
   const notes = new Notes()
   const rows: Array<Array<string>> = []
   let datasetBytes = 60_000 * 784 * 4
-  for (const system of ["gradfx", "tfjs-cpu", "tfjs-wasm"] as const) {
+  for (const system of ["gradfx", "gradfx-jit", "tfjs-cpu", "tfjs-wasm"] as const) {
     const r = runChild(system, steps, batch)
     notes.na(system, r)
     if (isNa(r)) {

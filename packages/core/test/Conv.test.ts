@@ -11,6 +11,8 @@ import { im2col } from "../src/primitives/conv.js"
 import { reduceMax } from "../src/primitives/reduce.js"
 import { grad } from "../src/transforms/api.js"
 
+type Arr = ReturnType<typeof NdArray.zeros>
+
 type NdArray = ReturnType<typeof NdArray.zeros>
 
 const numRuns = 30
@@ -292,7 +294,7 @@ describe("pooling against direct window loops", () => {
   })
 
   it("max pooling's kernels (the unrolled 2×2 one included) equal reduce_max over patches, value and gradient, with ties, NaN and strided input", () => {
-    const viaPatches = (x: NdArray.NdArray, k: number, stride: number) => {
+    const viaPatches = (x: Arr, k: number, stride: number) => {
       const p = { kh: k, kw: k, strideH: stride, strideW: stride, dilationH: 1, dilationW: 1, padTop: 0, padBottom: 0, padLeft: 0, padRight: 0, padValue: -Infinity }
       return reduceMax(im2col(x, p), [2, 3])
     }
@@ -314,8 +316,8 @@ describe("pooling against direct window loops", () => {
           const want = viaPatches(x, k, stride)
           expect(Array.from(got.data())).toEqual(Array.from(want.data()))
           const weights = NdArray.reshape(NdArray.arange(got.size, { dtype: "float64" }), got.shape)
-          const g1 = grad((x: NdArray.NdArray) => NdArray.sum(NdArray.mul(NdArray.maxPool2d(x, { kernelSize: k, stride }), weights)))(x)
-          const g2 = grad((x: NdArray.NdArray) => NdArray.sum(NdArray.mul(viaPatches(x, k, stride), weights)))(x)
+          const g1 = grad((x: Arr) => NdArray.sum(NdArray.mul(NdArray.maxPool2d(x, { kernelSize: k, stride }), weights)))(x)
+          const g2 = grad((x: Arr) => NdArray.sum(NdArray.mul(viaPatches(x, k, stride), weights)))(x)
           const a1 = Array.from(g1.data()), a2 = Array.from(g2.data())
           // overlapping windows add their shares in another order: equal to rounding, NaN exactly where NaN
           const bad = a1.findIndex((v, i) => !(Number.isNaN(v) ? Number.isNaN(a2[i]) : Math.abs(v - a2[i]) <= 1e-12 * (1 + Math.abs(a2[i]))))
