@@ -8,7 +8,10 @@
  * the primitives they emitted: calling a jitted `valueAndGrad` runs its
  * forward and backward kernels with none of the interpreters' bookkeeping.
  * Each equation calls its primitive's kernel with the output shapes fixed at
- * trace time, and values are dropped as soon as their last reader has run.
+ * trace time; chains of elementwise equations are fused into one generated
+ * loop (`compileJaxpr`); values are dropped as soon as their last reader has
+ * run, and the buffers the run allocated for them go back to a pool that
+ * later allocations of the same size draw from (`runProgram`).
  *
  * The semantics are JAX's: arrays the function closes over are read once,
  * when it is traced, and become constants of the program; reading the values
@@ -174,7 +177,7 @@ export const compileJaxpr = (jaxpr: Jaxpr, consts: ReadonlyArray<NdArray>, optio
 }
 
 /** Primitives whose outputs may be arrays the caller's own code holds (never recycled). */
-const foreignOutputs = new Set(["pure_callback", "custom_jvp_call", "custom_vjp_call"])
+const foreignOutputs = new Set(["pure_callback"])
 
 /**
  * Run a compiled program on concrete arrays. Values are dropped after their
