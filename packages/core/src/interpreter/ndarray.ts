@@ -57,6 +57,9 @@ export abstract class NdArray extends Pipeable.Class implements Equal.Equal {
 
 export const isNdArray = (u: unknown): u is NdArray => typeof u === "object" && u !== null && (u as any)[TypeId] === TypeId
 
+/** Row-major strides of frozen shapes (shapes are shared between arrays and avals). */
+const rowMajor = new WeakMap<ReadonlyArray<number>, ReadonlyArray<number>>()
+
 /**
  * A concrete array: a strided view over a typed array.
  */
@@ -71,14 +74,21 @@ export class ArrayValue extends NdArray implements View {
   ) {
     super()
     this.aval = new ShapedArray(shape, dtype)
-    Object.freeze(shape)
-    Object.freeze(strides)
+    if (!Object.isFrozen(shape)) Object.freeze(shape)
+    if (!Object.isFrozen(strides)) Object.freeze(strides)
     Object.freeze(this)
   }
 
   /** Wrap a fresh contiguous buffer produced by a kernel (not copied). */
   static fromBuffer(buffer: Buffer, dtype: DType, shape: ReadonlyArray<number>): ArrayValue {
-    return new ArrayValue(buffer, dtype, shape.slice(), contiguousStrides(shape), 0)
+    // a frozen shape (most come from another array's aval) is shared, and so are its strides
+    const frozen = Object.isFrozen(shape) ? shape : Object.freeze(shape.slice())
+    let strides = rowMajor.get(frozen)
+    if (strides === undefined) {
+      strides = Object.freeze(contiguousStrides(frozen))
+      rowMajor.set(frozen, strides)
+    }
+    return new ArrayValue(buffer, dtype, frozen, strides, 0)
   }
 
   get isContiguous(): boolean {

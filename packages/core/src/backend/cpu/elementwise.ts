@@ -109,7 +109,8 @@ type MapKernel = (
   shape: ReadonlyArray<number>
 ) => void
 
-const mapCache = new Map<string, MapKernel>()
+/** Kernels by expression, then by a short key of the store mode, layouts and dtypes. */
+const mapCache = new Map<string, Map<string, MapKernel>>()
 
 /** How a map kernel stores its value: overwrite, add, or logical-or (adding into a bool buffer). */
 type StoreMode = "set" | "add" | "or"
@@ -175,11 +176,16 @@ export const mapInto = (
   const outKind = c.strides[0][last] === 1 ? "c" : "g"
   const inKinds = inputs.map((_, j) => kindOf(c.strides[j + 1][last]))
   const inTypes = inputs.map((v, j) => dtypeOfBuffer(v.buffer) + inKinds[j]).join(",")
-  const key = `${value}|${mode}|${outDtype}${outKind}|${inTypes}`
-  let kernel = mapCache.get(key)
+  let byExpr = mapCache.get(value)
+  if (byExpr === undefined) {
+    byExpr = new Map()
+    mapCache.set(value, byExpr)
+  }
+  const key = `${mode}|${outDtype}${outKind}|${inTypes}`
+  let kernel = byExpr.get(key)
   if (kernel === undefined) {
     kernel = buildMapKernel(value, mode, outKind, inKinds)
-    mapCache.set(key, kernel)
+    byExpr.set(key, kernel)
   }
   kernel(
     out,
@@ -214,25 +220,51 @@ export const mapNew = (
   // Fast path: every operand is either contiguous with the output's shape or one value broadcast
   // everywhere (all strides 0) — one flat loop, no dim bookkeeping.
   let kinds = ""
-  for (const v of inputs) {
-    if (v.shape.length === outShape.length && v.shape.every((d, i) => d === outShape[i]) && isContiguous(v)) kinds += "c"
-    else if (v.strides.every((st) => st === 0)) kinds += "s"
-    else {
+  for (let j = 0; j < inputs.length; j++) {
+    const kind = flatKind(inputs[j], outShape)
+    if (kind === "") {
       mapInto(expr, boolResult, false, out, 0, contiguousStrides(outShape), inputs, outShape)
       return out
     }
+    kinds += kind
   }
   flatKernel(expr, boolResult, outDtype, inputs, kinds)(out, inputs, size)
   return out
 }
 
+/** "c": contiguous with shape `shape`; "s": one value everywhere; "": neither. */
+const flatKind = (v: View, shape: ReadonlyArray<number>): string => {
+  const n = shape.length
+  let contiguous = v.shape.length === n
+  let scalar = true
+  let stride = 1
+  for (let i = n - 1; i >= 0 && (contiguous || scalar); i--) {
+    if (v.strides[i] !== 0) scalar = false
+    if (contiguous) {
+      if (v.shape[i] !== shape[i]) contiguous = false
+      else if (shape[i] !== 1 && v.strides[i] !== stride) contiguous = false
+      stride *= shape[i]
+    }
+  }
+  if (v.shape.length !== n) for (let i = 0; i < v.strides.length; i++) if (v.strides[i] !== 0) scalar = false
+  return contiguous ? "c" : scalar ? "s" : ""
+}
+
 type FlatKernel = (out: Buffer, inputs: ReadonlyArray<View>, n: number) => void
-const flatCache = new Map<string, FlatKernel>()
+/** Kernels by expression, then by a short key of the output dtype, the operand kinds and dtypes (no long string is built per call). */
+const flatCache = new Map<string, Map<string, FlatKernel>>()
+
+const dtypeCode: Record<DType, string> = { float32: "f", float64: "d", int32: "i", bool: "b" }
 
 const flatKernel = (expr: string, boolResult: boolean, outDtype: DType, inputs: ReadonlyArray<View>, kinds: string): FlatKernel => {
-  let key = expr + (boolResult ? "|b|" : "|n|") + outDtype + kinds
-  for (const v of inputs) key += v.dtype
-  let kernel = flatCache.get(key)
+  let byExpr = flatCache.get(expr)
+  if (byExpr === undefined) {
+    byExpr = new Map()
+    flatCache.set(expr, byExpr)
+  }
+  let key = (boolResult ? "b" : "n") + dtypeCode[outDtype] + kinds
+  for (let j = 0; j < inputs.length; j++) key += dtypeCode[inputs[j].dtype]
+  let kernel = byExpr.get(key)
   if (kernel === undefined) {
     const value = outDtype === "bool" && !boolResult ? `+((${expr}) !== 0)` : expr
     const ids = inputs.map((_, j) => j)
@@ -246,7 +278,7 @@ const flatKernel = (expr: string, boolResult: boolean, outDtype: DType, inputs: 
     }
   };`
     kernel = compile<FlatKernel>(src)
-    flatCache.set(key, kernel)
+    byExpr.set(key, kernel)
   }
   return kernel
 }
