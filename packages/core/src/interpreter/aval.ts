@@ -90,7 +90,12 @@ export const normalizeAxis = (op: string, axis: number, ndim: number): number =>
 
 /** Normalise `axis` (undefined = all axes) into a sorted list of distinct non-negative axes. */
 export const normalizeAxes = (op: string, axis: number | ReadonlyArray<number> | undefined | null, ndim: number): Array<number> => {
-  if (axis === undefined || axis === null) return Array.from({ length: ndim }, (_, i) => i)
+  if (axis === undefined || axis === null) {
+    const all = new Array<number>(ndim)
+    for (let i = 0; i < ndim; i++) all[i] = i
+    return all
+  }
+  if (typeof axis === "number") return [normalizeAxis(op, axis, ndim)]
   const list = typeof axis === "number" ? [axis] : axis
   const out = list.map((a) => normalizeAxis(op, a, ndim))
   if (new Set(out).size !== out.length) throw new AxisError({ op, axis: list, ndim, hint: "repeated axis" })

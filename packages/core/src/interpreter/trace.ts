@@ -27,6 +27,8 @@ export interface MainTrace {
   readonly traceType: new (main: MainTrace) => Trace
   readonly globalData: unknown
   alive: boolean
+  /** The trace `bind` hands primitives to (traces hold no state of their own, so one per level serves). */
+  trace?: Trace
 }
 
 /** A trace interprets primitives applied to its tracers. */
@@ -126,7 +128,7 @@ export const fullLower = (x: NdArray): NdArray => (x instanceof Tracer ? x.fullL
 export const bind = <P>(prim: Primitive<P>, args: ReadonlyArray<NdArray>, params: P): Array<NdArray> => {
   const main = findTopMain(args)
   if (main === null) return prim.impl(args as ReadonlyArray<ArrayValue>, params)
-  const trace = new main.traceType(main)
+  const trace = (main.trace ??= new main.traceType(main))
   const tracers = args.map((a) => fullRaise(trace, a))
   const outs = trace.processPrimitive(prim, tracers, params)
   return outs.map(fullLower)

@@ -128,6 +128,7 @@ const scalar = (v: number, dtype: DType): NdArray => {
  * Dtypes of two arrays must already agree (the public API promotes them).
  */
 export const operands = (op: string, ...xs: ReadonlyArray<Operand>): Array<NdArray> => {
+  if (xs.length === 2) return operandPair(op, xs[0], xs[1])
   const first = xs.find(isNdArray) as NdArray | undefined
   const dtype: DType = first?.dtype ?? "float32"
   const arrays = xs.map((x) => (isNdArray(x) ? x : scalar(x, dtype)))
@@ -137,6 +138,17 @@ export const operands = (op: string, ...xs: ReadonlyArray<Operand>): Array<NdArr
   if (arrays.every((a) => sameShape(a.shape, arrays[0].shape))) return arrays
   const shape = broadcastShapes(op, ...arrays.map((a) => a.shape))
   return arrays.map((a) => broadcastTo(a, shape))
+}
+
+/** `operands` for two operands (every binary op), without intermediate closures. */
+const operandPair = (op: string, x: Operand, y: Operand): Array<NdArray> => {
+  const dtype: DType = isNdArray(x) ? x.dtype : isNdArray(y) ? y.dtype : "float32"
+  const a = isNdArray(x) ? x : scalar(x, dtype)
+  const b = isNdArray(y) ? y : scalar(y, dtype)
+  if (a.dtype !== b.dtype) throw new DTypeError({ op, dtypes: [a.dtype, b.dtype], hint: "operands must have the same dtype" })
+  if (sameShape(a.shape, b.shape)) return [a, b]
+  const shape = broadcastShapes(op, a.shape, b.shape)
+  return [broadcastTo(a, shape), broadcastTo(b, shape)]
 }
 
 /** The n-ary primitives take operands of one shape; their wrappers broadcast (as views) before binding. */
