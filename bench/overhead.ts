@@ -14,7 +14,7 @@ const us = (t: Result<Timing>): Result<number> => (isNa(t) ? t : t.median * 1e6)
 
 export const run = async (): Promise<void> => {
   const data = uniform32(10, 21)
-  const opts = { warmup: 200, runs: QUICK ? 5 : 9, minRunSeconds: 0.1 }
+  const opts = { warmup: 5000, runs: QUICK ? 5 : 9, minRunSeconds: 0.1 }
   const notes = new Notes()
 
   const gradfx = async (compiled: boolean): Promise<[Result<Timing>, Result<Timing>]> => {
