@@ -21,6 +21,9 @@ export const QUICK = process.env.BENCH_QUICK === "1" || process.env.BENCH_QUICK 
 export interface TimeOptions {
   /** untimed calls before timing (default 2) */
   readonly warmup?: number
+  /** and keep warming up until this much time has passed (default 0): WebAssembly engines
+   * first run new code with a baseline compiler and switch to optimised code once it is hot */
+  readonly warmupSeconds?: number
   /** timed runs; the median is reported (default 7, or 5 with BENCH_QUICK) */
   readonly runs?: number
   /** a run repeats the call until it lasts at least this long (default 0.05 s) */
@@ -63,7 +66,8 @@ export const time = async (fn: () => unknown, options: TimeOptions = {}): Promis
     return (performance.now() - t0) / 1000
   }
   let last = 0
-  for (let i = 0; i < Math.max(1, warmup); i++) last = await once()
+  const warmStart = performance.now()
+  for (let i = 0; i < Math.max(1, warmup) || performance.now() - warmStart < (options.warmupSeconds ?? 0) * 1000; i++) last = await once()
   const reps = options.reps ?? Math.max(1, Math.ceil(minRun / Math.max(last, 1e-7)))
   const perCall: Array<number> = []
   for (let r = 0; r < runs; r++) {
@@ -209,7 +213,12 @@ export const gradfxBackend = async (): Promise<string> => {
   if (!existsSync(url)) return "js"
   try {
     const m = (await import(url.href)) as { backendName?: () => unknown }
-    return typeof m.backendName === "function" ? String(m.backendName()) : "js"
+    const name = typeof m.backendName === "function" ? String(m.backendName()) : "js"
+    // start the matmul worker pool now, as a long-running program would have it, so that no
+    // timed product runs single-threaded while the workers are still starting
+    const wasm = (await import(new URL("../packages/core/src/backend/wasm/index.ts", import.meta.url).href)) as { warmUpThreads?: () => number }
+    const threads = name === "wasm" && typeof wasm.warmUpThreads === "function" ? wasm.warmUpThreads() : 1
+    return `${name}, ${threads} thread${threads === 1 ? "" : "s"} for large products`
   } catch (e) {
     return `js (backend/index.ts failed to load: ${reason(e)})`
   }

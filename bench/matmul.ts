@@ -10,7 +10,7 @@ import { type Result, type Timing, Notes, QUICK, cell, isNa, measure, printTable
 
 const gflops = (n: number, t: Result<Timing>): Result<number> => (isNa(t) ? t : (2 * n ** 3) / t.median / 1e9)
 
-const options = (n: number) => ({ warmup: n >= 1024 ? 1 : 3, runs: QUICK ? 5 : n >= 1024 ? 5 : 7, minRunSeconds: 0.1 })
+const options = (n: number) => ({ warmup: n >= 1024 ? 1 : 3, warmupSeconds: 0.5, runs: QUICK ? 5 : n >= 1024 ? 5 : 7, minRunSeconds: 0.1 })
 
 export const run = async (): Promise<void> => {
   const sizes = QUICK ? [128, 512] : [128, 256, 512, 1024]
