@@ -15,7 +15,8 @@
  * afterwards (untimed) — the systems should agree closely.
  */
 import { NdArray, Tree, grad, jit } from "@gradfx/core"
-import { type TfTensor, useTf } from "./competitors.js"
+import type * as Tf from "@tensorflow/tfjs"
+import { useTf } from "./competitors.js"
 import { QUICK, type Result, Notes, cell, fmt, isNa, median, normal32, printTable, reason, speedup } from "./harness.js"
 import { copyBatch, loadMnistTrain, permutation } from "./mnistData.js"
 
@@ -131,17 +132,14 @@ const tfTrainer = async (backend: "cpu" | "wasm", w: Init): Promise<Result<Train
     e2: tf.variable(tf.zeros([10]))
   }
   const opt = tf.train.sgd(LR)
-  const loss = (x: TfTensor, y: TfTensor): TfTensor => {
-    let h: any = tf.relu(tf.add(tf.conv2d(x as any, v.c1 as any, 1, "valid"), v.b1))
-    h = tf.maxPool(h, 2, 2, "valid")
-    h = tf.relu(tf.add(tf.conv2d(h, v.c2 as any, 1, "valid"), v.b2))
-    h = tf.maxPool(h, 2, 2, "valid")
-    h = tf.reshape(h, [x.shape[0]!, 640])
-    h = tf.relu(tf.add(tf.matMul(h, v.d1 as any), v.e1))
-    const logits = tf.add(tf.matMul(h, v.d2 as any), v.e2)
-    return tf.neg(tf.mean(tf.sum(tf.mul(y, tf.logSoftmax(logits)), -1)))
+  const loss = (x: Tf.Tensor4D, y: Tf.Tensor2D): Tf.Scalar => {
+    const a1 = tf.maxPool(tf.relu(tf.add<Tf.Tensor4D>(tf.conv2d(x, v.c1, 1, "valid"), v.b1)), 2, 2, "valid")
+    const a2 = tf.maxPool(tf.relu(tf.add<Tf.Tensor4D>(tf.conv2d(a1, v.c2, 1, "valid"), v.b2)), 2, 2, "valid")
+    const h = tf.relu(tf.add<Tf.Tensor2D>(tf.matMul(tf.reshape<Tf.Rank.R2>(a2, [x.shape[0], 640]), v.d1), v.e1))
+    const logits = tf.add<Tf.Tensor2D>(tf.matMul(h, v.d2), v.e2)
+    return tf.neg(tf.mean<Tf.Scalar>(tf.sum(tf.mul<Tf.Tensor2D>(y, tf.logSoftmax(logits)), -1)))
   }
-  const withBatch = <A>(x: Float32Array, y: Float32Array, n: number, f: (xt: TfTensor, yt: TfTensor) => A): A => {
+  const withBatch = <A>(x: Float32Array, y: Float32Array, n: number, f: (xt: Tf.Tensor4D, yt: Tf.Tensor2D) => A): A => {
     const xt = tf.tensor4d(x, [n, 28, 28, 1])
     const yt = tf.tensor2d(y, [n, 10])
     try {
@@ -152,7 +150,7 @@ const tfTrainer = async (backend: "cpu" | "wasm", w: Init): Promise<Result<Train
     }
   }
   return {
-    step: (x, y, n) => withBatch(x, y, n, (xt, yt) => void opt.minimize(() => loss(xt, yt) as any)),
+    step: (x, y, n) => withBatch(x, y, n, (xt, yt) => void opt.minimize(() => loss(xt, yt))),
     loss: (x, y, n) =>
       withBatch(x, y, n, (xt, yt) => {
         const l = tf.tidy(() => loss(xt, yt))

@@ -5,6 +5,7 @@
  * Every system starts from the same float32 initial values.
  */
 import { NdArray, Tree, valueAndGrad } from "@gradfx/core"
+import type * as TfNamespace from "@tensorflow/tfjs"
 import type { Jax, JaxArray, Tf, TfTensor } from "./competitors.js"
 import { normal32, rng, uniform32 } from "./harness.js"
 
@@ -85,10 +86,11 @@ export const gradfxSgdStep = (p: GradfxParams, x: NdArray, y: NdArray, lr: numbe
 // ---------------------------------------------------------------------------
 // TensorFlow.js
 
-export const tfLoss = (tf: Tf, w1: TfTensor, b1: TfTensor, w2: TfTensor, b2: TfTensor, x: TfTensor, y: TfTensor): TfTensor => {
-  const h = tf.sigmoid(tf.add(tf.matMul(x as any, w1 as any), b1))
-  const logits = tf.add(tf.matMul(h as any, w2 as any), b2)
-  return tf.neg(tf.mean(tf.sum(tf.mul(y, tf.logSoftmax(logits)), -1)))
+/** The batched loss; the weights are matrices and x, y [n, in] / [n, out] (tfjs's generic tensors narrowed to their rank). */
+export const tfLoss = (tf: Tf, w1: TfTensor, b1: TfTensor, w2: TfTensor, b2: TfTensor, x: TfTensor, y: TfTensor): TfNamespace.Scalar => {
+  const h = tf.sigmoid(tf.add<TfNamespace.Tensor2D>(tf.matMul(x as TfNamespace.Tensor2D, w1 as TfNamespace.Tensor2D), b1))
+  const logits = tf.add<TfNamespace.Tensor2D>(tf.matMul(h, w2 as TfNamespace.Tensor2D), b2)
+  return tf.neg(tf.mean<TfNamespace.Scalar>(tf.sum(tf.mul<TfNamespace.Tensor2D>(y, tf.logSoftmax(logits)), -1)))
 }
 
 export const tfParams = (tf: Tf, d: MlpInit): [TfTensor, TfTensor, TfTensor, TfTensor] => {

@@ -90,7 +90,7 @@ const tfTrainer = async (backend: "cpu" | "wasm", init: MlpInit, lr: number): Pr
   return {
     step: (x, y, size) =>
       withBatch(x, y, size, (xt, yt) => {
-        opt.minimize(() => tfLoss(tf, w1, b1, w2, b2, xt, yt) as any)
+        opt.minimize(() => tfLoss(tf, w1, b1, w2, b2, xt, yt))
       }),
     loss: (x, y, size) =>
       withBatch(x, y, size, (xt, yt) => {

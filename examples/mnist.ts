@@ -70,35 +70,15 @@ export const sgdEpoch = <P, S>(
   optimizer: Optim.GradientTransformation<S>,
   options: { readonly batchSize: number; readonly key: Random.Key }
 ): Effect.Effect<TrainState<P, S>> => {
-  const update = compiledUpdate(costGrad, optimizer)
+  // traced on the epoch's first batch (a few ms), then replayed for every batch
+  const update = jit((params: P, opt: S, x: NdArray, y: NdArray): TrainState<P, S> => {
+    const [u, next] = optimizer.update(costGrad(params, x, y), opt, params)
+    return { params: Optim.applyUpdates(params, u) as P, opt: next }
+  })
   return Batches.shuffled(train, { batchSize: options.batchSize, key: options.key }).pipe(
     Stream.runFold(
       () => state,
       (s, { x, y }) => update(s.params, s.opt, x, y)
     )
   )
-}
-
-const updates = new WeakMap<object, WeakMap<object, (params: any, opt: any, x: NdArray, y: NdArray) => TrainState<any, any>>>()
-
-/**
- * The step `params, opt, x, y ↦ next params and opt` compiled with `jit`,
- * one per (gradient function, optimiser) pair so that every epoch replays
- * the same program.
- */
-const compiledUpdate = <P, S>(costGrad: (params: P, x: NdArray, y: NdArray) => unknown, optimizer: Optim.GradientTransformation<S>) => {
-  let byOptimizer = updates.get(costGrad)
-  if (byOptimizer === undefined) {
-    byOptimizer = new WeakMap()
-    updates.set(costGrad, byOptimizer)
-  }
-  let update = byOptimizer.get(optimizer)
-  if (update === undefined) {
-    update = jit((params: P, opt: S, x: NdArray, y: NdArray): TrainState<P, S> => {
-      const [u, next] = optimizer.update(costGrad(params, x, y), opt, params)
-      return { params: Optim.applyUpdates(params, u) as P, opt: next }
-    })
-    byOptimizer.set(optimizer, update)
-  }
-  return update as (params: P, opt: S, x: NdArray, y: NdArray) => TrainState<P, S>
 }

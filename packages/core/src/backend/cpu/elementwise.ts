@@ -235,18 +235,16 @@ export const mapNew = (
 /** "c": contiguous with shape `shape`; "s": one value everywhere; "": neither. */
 const flatKind = (v: View, shape: ReadonlyArray<number>): string => {
   const n = shape.length
-  let contiguous = v.shape.length === n
+  if (v.shape.length !== n) return ""
+  let contiguous = true
   let scalar = true
   let stride = 1
   for (let i = n - 1; i >= 0 && (contiguous || scalar); i--) {
     if (v.strides[i] !== 0) scalar = false
-    if (contiguous) {
-      if (v.shape[i] !== shape[i]) contiguous = false
-      else if (shape[i] !== 1 && v.strides[i] !== stride) contiguous = false
-      stride *= shape[i]
-    }
+    if (contiguous && v.shape[i] !== shape[i]) contiguous = false
+    else if (contiguous && shape[i] !== 1 && v.strides[i] !== stride) contiguous = false
+    stride *= shape[i]
   }
-  if (v.shape.length !== n) for (let i = 0; i < v.strides.length; i++) if (v.strides[i] !== 0) scalar = false
   return contiguous ? "c" : scalar ? "s" : ""
 }
 

@@ -172,8 +172,8 @@ const max4 = (a: number, b: number, c: number, d: number): number => {
   return m1 >= m2 ? m1 : m2
 }
 
-const maxPool2x2 = (x: View, outSize: number): Buffer => {
-  const { N, C, OH, OW } = geometry(x, { kh: 2, kw: 2, strideH: 2, strideW: 2, dilationH: 1, dilationW: 1, padTop: 0, padBottom: 0, padLeft: 0, padRight: 0 })
+const maxPool2x2 = (x: View, p: ConvParams, outSize: number): Buffer => {
+  const { N, C, OH, OW } = geometry(x, p)
   const [sN, sC, sH, sW] = x.strides
   const X = x.buffer
   const out = allocate(x.dtype, outSize)
@@ -189,9 +189,22 @@ const maxPool2x2 = (x: View, outSize: number): Buffer => {
   return out
 }
 
+/** The maximum of the kh×kw window whose first element is X[corner] (NaN if any is NaN, the first of ties). */
+const windowMax = (X: Buffer, corner: number, kh: number, kw: number, sH: number, sW: number): number => {
+  let m = X[corner]
+  for (let ki = 0; ki < kh; ki++) {
+    const r = corner + ki * sH
+    for (let kj = 0; kj < kw; kj++) {
+      const v = X[r + kj * sW]
+      if (v > m || v !== v) m = m === m ? v : m
+    }
+  }
+  return m
+}
+
 /** The maximum of every window: [N, C, H, W] → [N, C, OH, OW]. */
 export const maxPool = (x: View, p: ConvParams, padValue: number, outSize: number): Buffer => {
-  if (twoByTwo(p)) return maxPool2x2(x, outSize)
+  if (twoByTwo(p)) return maxPool2x2(x, p, outSize)
   if (!simple(p)) return maxPoolGeneral(x, p, padValue, outSize)
   const { N, C, OH, OW } = geometry(x, p)
   const [sN, sC, sH, sW] = x.strides
@@ -204,18 +217,7 @@ export const maxPool = (x: View, p: ConvParams, padValue: number, outSize: numbe
       const base = x.offset + n * sN + c * sC
       for (let oh = 0; oh < OH; oh++) {
         const row = base + oh * strideH * sH
-        for (let ow = 0; ow < OW; ow++) {
-          const corner = row + ow * strideW * sW
-          let m = X[corner]
-          for (let ki = 0; ki < kh; ki++) {
-            const r = corner + ki * sH
-            for (let kj = 0; kj < kw; kj++) {
-              const v = X[r + kj * sW]
-              if (v > m || v !== v) m = m === m ? v : m
-            }
-          }
-          out[o++] = m
-        }
+        for (let ow = 0; ow < OW; ow++) out[o++] = windowMax(X, row + ow * strideW * sW, kh, kw, sH, sW)
       }
     }
   }
@@ -241,12 +243,7 @@ export const poolSelect = (x: View, t: View, p: ConvParams, padValue: number, ou
         for (let ow = 0; ow < OW; ow++) {
           const xc = xb + oh * strideH * sH + ow * strideW * sW
           const tc = tb + oh * strideH * tH + ow * strideW * tW
-          let m = X[xc]
-          for (let ki = 0; ki < kh; ki++)
-            for (let kj = 0; kj < kw; kj++) {
-              const v = X[xc + ki * sH + kj * sW]
-              if (v > m || v !== v) m = m === m ? v : m
-            }
+          const m = windowMax(X, xc, kh, kw, sH, sW)
           if (m !== m) {
             out[o++] = NaN
             continue
