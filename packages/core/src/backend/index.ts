@@ -10,7 +10,9 @@
  * @since 0.1.0
  */
 import { ValueError } from "../Errors.js"
+import { setSimdImplementation } from "./cpu/elementwise.js"
 import { setMatmulImplementation } from "./cpu/matmul.js"
+import { runSimd, simdPlan } from "./wasm/fused.js"
 import { matmulWasm, setThreads as setWasmThreads, wasmAvailable } from "./wasm/index.js"
 
 export type BackendName = "wasm" | "js"
@@ -19,6 +21,7 @@ let current: BackendName | null = null
 
 const install = (name: BackendName): void => {
   setMatmulImplementation(name === "wasm" ? matmulWasm : null)
+  setSimdImplementation(name === "wasm" ? { plan: simdPlan, run: runSimd } : null)
   current = name
 }
 

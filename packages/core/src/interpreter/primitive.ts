@@ -53,6 +53,13 @@ export interface Primitive<P> {
    * can fuse chains of them into one loop.
    */
   readonly fusion?: (inDtypes: ReadonlyArray<DType>, outDtype: DType, params: P) => { readonly expr: string; readonly bool: boolean }
+  /**
+   * For elementwise primitives with `fusion`: the op's name for the
+   * WebAssembly SIMD emitter (backend/wasm/fused.ts), which runs fused
+   * chains as vector loops when every op has an exact SIMD form; undefined
+   * when it has none.
+   */
+  readonly simd?: (inDtypes: ReadonlyArray<DType>, outDtype: DType, params: P) => string | undefined
   readonly kernel?: (args: ReadonlyArray<ArrayValue>, params: P, outAvals: ReadonlyArray<ShapedArray>) => Array<ArrayValue>
 }
 

@@ -47,6 +47,7 @@ const defineUnary = (spec: UnarySpec): [Primitive<NoParams>, (x: NdArray) => NdA
     },
     impl: ([x], _, [out]) => [ArrayValue.fromBuffer(cpu.unary(spec.kernel, x, out.dtype), out.dtype, out.shape)],
     fusion: ([x], out) => cpu.unaryExpression(spec.kernel, x, out),
+    simd: () => spec.kernel,
     jvp: ([x], [xDot]) => {
       const y = apply(x)
       return [[y], [spec.jvp ? spec.jvp(x, y, xDot!) : null]]
@@ -177,6 +178,7 @@ const defineBinary = (spec: BinarySpec): [Primitive<NoParams>, (x: Operand, y: O
     },
     impl: ([x, y], _, [out]) => [ArrayValue.fromBuffer(cpu.binary(spec.kernel, x, y, out.shape, out.dtype), out.dtype, out.shape)],
     fusion: ([x], out) => cpu.binaryExpression(spec.kernel, x, out),
+    simd: () => spec.kernel,
     jvp: ([x, y], [xDot, yDot]) => {
       const out = apply(x, y)
       return [[out], [spec.jvp ? spec.jvp(x, y, out, xDot, yDot) : null]]
@@ -300,6 +302,7 @@ export const Select: Primitive<NoParams> = definePrimitive<NoParams>({
   },
   impl: ([c, x, y], _, [out]) => [ArrayValue.fromBuffer(cpu.select(c, x, y, out.shape, out.dtype), out.dtype, out.shape)],
   fusion: () => cpu.selectExpression,
+  simd: () => "select",
   jvp: ([c, x, y], [, tx, ty]) => [
     [select(c, x, y)],
     [tx === null && ty === null ? null : select(c, tx ?? 0, ty ?? 0)]
@@ -330,6 +333,7 @@ export const Convert: Primitive<{ readonly dtype: DType }> = definePrimitive({
   abstractEval: ([x], { dtype }) => [new ShapedArray(x.shape, dtype)],
   impl: ([x], { dtype }, [out]) => [ArrayValue.fromBuffer(cpu.contiguous(x, dtype), dtype, out.shape)],
   fusion: ([x]) => ({ expr: "$0", bool: x === "bool" }), // a cast of a bool is 0/1 in any dtype
+  simd: ([x], out) => (x === "bool" && isFloat(out) ? "fromBool" : out === "bool" && isFloat(x) ? "toBool" : undefined),
   jvp: ([x], [xDot], { dtype }) => [[convert(x, dtype)], [isFloat(dtype) && isFloat(x.dtype) ? convert(xDot!, dtype) : null]], // d cast(x) = cast(dx)
   linear: true,
   transpose: ([ct], [x]) => [convert(ct!, x.aval.dtype)], // adjoint: cast back
@@ -346,6 +350,7 @@ export const StopGradient: Primitive<NoParams> = definePrimitive<NoParams>({
   abstractEval: ([x]) => [x],
   impl: ([x]) => [x],
   fusion: () => ({ expr: "$0", bool: false }),
+  simd: ([x]) => (x === "bool" ? "idMask" : "id"),
   jvp: ([x]) => [[stopGradient(x)], [null]], // treated as a constant
   batch: elementwiseBatch
 })

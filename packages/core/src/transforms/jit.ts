@@ -23,6 +23,7 @@
  */
 import { TransformError } from "../Errors.js"
 import * as cpu from "../backend/cpu/index.js"
+import { simdPlan, type SimdNode, type SimdPlan } from "../backend/wasm/fused.js"
 import { type DType, sameShape, type ShapedArray } from "../interpreter/aval.js"
 import type { Eqn, Jaxpr, Var } from "../interpreter/jaxpr.js"
 import { ArrayValue, type NdArray } from "../interpreter/ndarray.js"
@@ -64,6 +65,8 @@ type Step =
       /** The expression over `$0`, `$1`, … = the leaves, in order. */
       readonly expr: string
       readonly bool: boolean
+      /** The expression as a WebAssembly SIMD loop, when every op has an exact SIMD form. */
+      readonly simd: SimdPlan | undefined
       readonly inputs: ReadonlyArray<number>
       readonly outputs: ReadonlyArray<number>
       readonly outAvals: ReadonlyArray<ShapedArray>
@@ -138,30 +141,43 @@ export const compileJaxpr = (jaxpr: Jaxpr, consts: ReadonlyArray<NdArray>, optio
     }
     const leaves: Array<Var> = []
     let size = 0
-    const leaf = (v: Var): string => {
+    const leaf = (v: Var): number => {
       let i = leaves.indexOf(v)
       if (i < 0) {
         i = leaves.length
         leaves.push(v)
       }
-      return `$${i}`
+      return i
     }
-    const build = (e: Eqn): { expr: string; bool: boolean } => {
+    // the JavaScript expression, and the same tree for the SIMD emitter (undefined if some op has no SIMD form)
+    const build = (e: Eqn): { expr: string; bool: boolean; node: SimdNode | undefined } => {
       size++
-      const spec = e.prim.fusion!(
-        e.inputs.map((v) => v.aval.dtype),
-        e.outs[0].aval.dtype,
-        e.params
-      )
+      const inDtypes = e.inputs.map((v) => v.aval.dtype)
+      const outDtype = e.outs[0].aval.dtype
+      const spec = e.prim.fusion!(inDtypes, outDtype, e.params)
+      const op = e.prim.simd?.(inDtypes, outDtype, e.params)
+      let simdOk = op !== undefined
+      const argNodes: Array<SimdNode> = []
       const args = e.inputs.map((v) => {
-        if (!inlined.has(v)) return leaf(v)
+        if (!inlined.has(v)) {
+          const i = leaf(v)
+          argNodes.push({ leaf: i })
+          return `$${i}`
+        }
         const inner = build(producer.get(v)!)
+        if (inner.node === undefined) simdOk = false
+        else argNodes.push(inner.node)
         return rounded(inner.expr, v.aval.dtype, inner.bool)
       })
-      return { expr: spec.expr.replace(/\$(\d+)/g, (_, k: string) => args[Number(k)]), bool: spec.bool }
+      return {
+        expr: spec.expr.replace(/\$(\d+)/g, (_, k: string) => args[Number(k)]),
+        bool: spec.bool,
+        node: simdOk ? { op: op!, dtype: outDtype, args: argNodes } : undefined
+      }
     }
-    const { expr, bool } = build(eqn)
-    steps.push({ kind: "fused", expr, bool, inputs: leaves.map(number), outputs: [number(eqn.outs[0])], outAvals: [eqn.outs[0].aval], size, release: [] })
+    const { expr, bool, node } = build(eqn)
+    const simd = node === undefined ? undefined : simdPlan(node, leaves.map((v) => v.aval.dtype))
+    steps.push({ kind: "fused", expr, bool, simd, inputs: leaves.map(number), outputs: [number(eqn.outs[0])], outAvals: [eqn.outs[0].aval], size, release: [] })
   }
 
   // liveness over the steps as they will run
@@ -198,7 +214,7 @@ export const runProgram = (program: Program, args: ReadonlyArray<NdArray>): Arra
       const ins = step.inputs.map((s) => env[s]!)
       if (step.kind === "fused") {
         const out = step.outAvals[0]
-        const v = ArrayValue.fromBuffer(cpu.mapNew(step.expr, step.bool, ins, out.shape, out.dtype), out.dtype, out.shape)
+        const v = ArrayValue.fromBuffer(cpu.mapNew(step.expr, step.bool, ins, out.shape, out.dtype, step.simd), out.dtype, out.shape)
         env[step.outputs[0]] = v
         hold(v)
       } else {

@@ -10,9 +10,46 @@
  * loop, and broadcasts and transposes become an inner loop plus an outer
  * odometer over the remaining dims.
  */
+import type { SimdNode, SimdPlan } from "../wasm/fused"
 import { erf } from "./special"
-import { allocate, contiguousStrides, isContiguous, sizeOf } from "./types"
+import { adopt, allocate, contiguousStrides, isContiguous, sizeOf, takePooled } from "./types"
 import type { Buffer, DType, View } from "./types"
+
+// ---------------------------------------------------------------------------
+// WebAssembly SIMD loops (installed by the backend selection)
+// ---------------------------------------------------------------------------
+
+/** What the WebAssembly backend provides for elementwise maps (see wasm/fused.ts). */
+export interface SimdImplementation {
+  readonly plan: (root: SimdNode, leafDtypes: ReadonlyArray<DType>) => SimdPlan | undefined
+  /** the result in `out` when given, else in a new buffer; undefined when WebAssembly is unavailable */
+  readonly run: (plan: SimdPlan, inputs: ReadonlyArray<View>, kinds: string, n: number, out: Float32Array | Float64Array | undefined) => Float32Array | Float64Array | undefined
+}
+
+let simd: SimdImplementation | null = null
+
+/** Installs (or with null removes) the SIMD loops; the JavaScript loops stay the reference and the fallback. */
+export const setSimdImplementation = (impl: SimdImplementation | null): void => {
+  simd = impl
+  eagerPlans.clear()
+}
+
+/** Below this many elements a JavaScript loop is as fast as staging into WebAssembly. */
+const SIMD_MIN_SIZE = 256
+
+/** Plans of single ops for eager calls, by op and dtypes (null: no SIMD form). */
+const eagerPlans = new Map<string, SimdPlan | null>()
+
+const eagerPlan = (op: string, inDtypes: ReadonlyArray<DType>, outDtype: DType): SimdPlan | undefined => {
+  if (simd === null) return undefined
+  const key = `${op}:${outDtype}:${inDtypes.join(",")}`
+  let plan = eagerPlans.get(key)
+  if (plan === undefined) {
+    plan = simd.plan({ op, dtype: outDtype, args: inDtypes.map((_, leaf) => ({ leaf })) }, inDtypes) ?? null
+    eagerPlans.set(key, plan)
+  }
+  return plan ?? undefined
+}
 
 // ---------------------------------------------------------------------------
 // Scalar helpers used inside generated code
@@ -206,34 +243,50 @@ export const copyInto = (dst: Buffer, dstOffset: number, dstStrides: ReadonlyArr
 export const addInto = (dst: Buffer, dstOffset: number, dstStrides: ReadonlyArray<number>, src: View): void =>
   mapInto("$0", false, true, dst, dstOffset, dstStrides, [src], src.shape)
 
-/** Runs `expr` (inputs `$0`, `$1`, …, already broadcast to `outShape`) into a fresh contiguous buffer of `outShape`. */
+/**
+ * Runs `expr` (inputs `$0`, `$1`, …, already broadcast to `outShape`) into a
+ * fresh contiguous buffer of `outShape` — as a WebAssembly SIMD loop when
+ * `plan` (the same expression for the SIMD emitter) is given, the SIMD loops
+ * are installed and the operands are flat.
+ */
 export const mapNew = (
   expr: string,
   boolResult: boolean,
   inputs: ReadonlyArray<View>,
   outShape: ReadonlyArray<number>,
-  outDtype: DType
+  outDtype: DType,
+  plan?: SimdPlan
 ): Buffer => {
   const size = sizeOf(outShape)
-  const out = allocate(outDtype, size)
-  if (size === 0) return out
+  if (size === 0) return allocate(outDtype, size)
   // Fast path: every operand is either contiguous with the output's shape or one value broadcast
   // everywhere (all strides 0) — one flat loop, no dim bookkeeping.
   let kinds = ""
   for (let j = 0; j < inputs.length; j++) {
     const kind = flatKind(inputs[j], outShape)
     if (kind === "") {
+      const out = allocate(outDtype, size)
       mapInto(expr, boolResult, false, out, 0, contiguousStrides(outShape), inputs, outShape)
       return out
     }
     kinds += kind
   }
+  // Both loops write every element: a pooled buffer needs no zeroing.
+  const pooled = takePooled(outDtype, size)
+  if (plan !== undefined && simd !== null && size >= SIMD_MIN_SIZE) {
+    const out = simd.run(plan, inputs, kinds, size, pooled as Float32Array | Float64Array | undefined)
+    if (out !== undefined) {
+      if (pooled === undefined) adopt(out)
+      return out
+    }
+  }
+  const out = pooled ?? allocate(outDtype, size)
   flatKernel(expr, boolResult, outDtype, inputs, kinds)(out, inputs, size)
   return out
 }
 
 /** "c": contiguous with shape `shape`; "s": one value everywhere; "": neither. */
-const flatKind = (v: View, shape: ReadonlyArray<number>): string => {
+export const flatKind = (v: View, shape: ReadonlyArray<number>): string => {
   const n = shape.length
   if (v.shape.length !== n) return ""
   let contiguous = true
@@ -388,7 +441,7 @@ export const unaryExpression = (op: UnaryOp, inDtype: DType, outDtype: DType): {
 
 export const unary = (op: UnaryOp, x: View, outDtype: DType): Buffer => {
   const { expr, bool } = unaryExpression(op, x.dtype, outDtype)
-  return mapNew(expr, bool, [x], x.shape, outDtype)
+  return mapNew(expr, bool, [x], x.shape, outDtype, eagerPlan(op, [x.dtype], outDtype))
 }
 
 export type BinaryOp =
@@ -439,7 +492,7 @@ const boolBinary = new Set<BinaryOp>(["eq", "ne", "lt", "le", "gt", "ge", "and",
 /** `op(x, y)` where x and y are already broadcast to `outShape`. */
 export const binary = (op: BinaryOp, x: View, y: View, outShape: ReadonlyArray<number>, outDtype: DType): Buffer => {
   const { expr, bool } = binaryExpression(op, x.dtype, outDtype)
-  return mapNew(expr, bool, [x, y], outShape, outDtype)
+  return mapNew(expr, bool, [x, y], outShape, outDtype, eagerPlan(op, [x.dtype, y.dtype], outDtype))
 }
 
 /** The per-element expression of a binary op (over `$0`, `$1`), and whether its value is already 0/1. */
@@ -453,4 +506,4 @@ export const selectExpression = { expr: "($0 !== 0 ? $1 : $2)", bool: false } as
 
 /** `where(cond, x, y)`, all three already broadcast to `outShape`. */
 export const select = (cond: View, x: View, y: View, outShape: ReadonlyArray<number>, outDtype: DType): Buffer =>
-  mapNew(selectExpression.expr, false, [cond, x, y], outShape, outDtype)
+  mapNew(selectExpression.expr, false, [cond, x, y], outShape, outDtype, eagerPlan("select", [cond.dtype, x.dtype, y.dtype], outDtype))

@@ -95,6 +95,26 @@ export const allocate = (dtype: DType, size: number): Buffer => {
   return allocateNew(dtype, size)
 }
 
+/**
+ * A pooled buffer of `size` elements with unspecified contents (for a
+ * kernel that writes every element), or undefined when none is pooled; the
+ * caller then makes its own and hands it to `adopt`.
+ */
+export const takePooled = (dtype: DType, size: number): Buffer | undefined => {
+  if (fresh === null || size < POOL_MIN) return undefined
+  const buffer = pool.get(poolKey(dtype, size))?.pop()
+  if (buffer !== undefined) {
+    pooledBytes -= buffer.byteLength
+    fresh.add(buffer)
+  }
+  return buffer
+}
+
+/** Records a buffer a kernel made itself as allocated by the running program (see `allocate`). */
+export const adopt = (buffer: Buffer): void => {
+  fresh?.add(buffer)
+}
+
 const allocateNew = (dtype: DType, size: number): Buffer => {
   switch (dtype) {
     case "float32":

@@ -67,12 +67,61 @@ export const Simd = {
   v128_load64_splat: 10,
   v128_store: 11,
   v128_const: 12,
+  i8x16_shuffle: 13,
+  i32x4_splat: 17,
   f32x4_splat: 19,
   f64x2_splat: 20,
+  f32x4_eq: 0x41,
+  f32x4_ne: 0x42,
+  f32x4_lt: 0x43,
+  f32x4_gt: 0x44,
+  f32x4_le: 0x45,
+  f32x4_ge: 0x46,
+  f64x2_eq: 0x47,
+  f64x2_ne: 0x48,
+  f64x2_lt: 0x49,
+  f64x2_gt: 0x4a,
+  f64x2_le: 0x4b,
+  f64x2_ge: 0x4c,
+  v128_not: 0x4d,
+  v128_and: 0x4e,
+  v128_andnot: 0x4f,
+  v128_or: 0x50,
+  v128_xor: 0x51,
+  v128_bitselect: 0x52,
+  v128_any_true: 0x53,
+  f32x4_ceil: 0x67,
+  f32x4_floor: 0x68,
+  f32x4_trunc: 0x69,
+  f32x4_nearest: 0x6a,
+  f64x2_ceil: 0x74,
+  f64x2_floor: 0x75,
+  f64x2_trunc: 0x7a,
+  f64x2_nearest: 0x94,
+  i32x4_add: 0xae,
+  i32x4_sub: 0xb1,
+  f32x4_abs: 0xe0,
+  f32x4_neg: 0xe1,
+  f32x4_sqrt: 0xe3,
   f32x4_add: 228,
+  f32x4_sub: 0xe5,
   f32x4_mul: 230,
+  f32x4_div: 0xe7,
+  f32x4_min: 0xe8,
+  f32x4_max: 0xe9,
+  f32x4_pmin: 0xea,
+  f32x4_pmax: 0xeb,
+  f64x2_abs: 0xec,
+  f64x2_neg: 0xed,
+  f64x2_sqrt: 0xef,
   f64x2_add: 240,
+  f64x2_sub: 0xf1,
   f64x2_mul: 242,
+  f64x2_div: 0xf3,
+  f64x2_min: 0xf4,
+  f64x2_max: 0xf5,
+  f64x2_pmin: 0xf6,
+  f64x2_pmax: 0xf7,
   f32x4_relaxed_madd: 0x105,
   f64x2_relaxed_madd: 0x107
 } as const
@@ -290,6 +339,18 @@ export class FunctionBuilder {
   }
   v128Load64Splat(offset = 0): this {
     return this.simd(Simd.v128_load64_splat).memarg(8, offset)
+  }
+  /** v128.const of 16 raw bytes */
+  v128Const(bytes: ArrayLike<number>): this {
+    this.simd(Simd.v128_const)
+    for (let i = 0; i < 16; i++) this.code.push(bytes[i] & 0xff)
+    return this
+  }
+  /** i8x16.shuffle of the two vectors on the stack by 16 byte-lane indices (0–31) */
+  shuffle(lanes: ArrayLike<number>): this {
+    this.simd(Simd.i8x16_shuffle)
+    for (let i = 0; i < 16; i++) this.code.push(lanes[i])
+    return this
   }
   v128Zero(): this {
     this.simd(Simd.v128_const)

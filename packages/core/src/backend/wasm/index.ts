@@ -24,7 +24,7 @@ interface WasmMemory {
   readonly buffer: ArrayBufferLike
   grow(pages: number): number
 }
-interface WasmApi {
+export interface WasmApi {
   validate(bytes: Uint8Array<ArrayBuffer>): boolean
   Module: new (bytes: Uint8Array<ArrayBuffer>) => object
   Instance: new (module: object, imports: object) => { readonly exports: unknown }
@@ -261,6 +261,35 @@ const getEngine = (): Engine | null => {
     }
   }
   return engine
+}
+
+/**
+ * The engine's linear memory, for the other kernel modules (kernels.ts). Only
+ * the calling thread touches it between matmul calls (the workers run inside
+ * `matmulWasm` only), so any kernel may use it from byte 0 as scratch.
+ */
+export interface EngineMemory {
+  readonly api: WasmApi
+  readonly memory: object
+  readonly shared: boolean
+  readonly maxPages: number
+  /** grows the memory to at least `bytes` (false past the cap); then views() covers it */
+  ensure(bytes: number): boolean
+  views(): { readonly f32: Float32Array; readonly f64: Float64Array }
+}
+
+let engineMemory: EngineMemory | null | undefined
+
+/** The engine's memory, or null without WebAssembly SIMD. */
+export const getEngineMemory = (): EngineMemory | null => {
+  if (engineMemory !== undefined) return engineMemory
+  const e = getEngine()
+  const api = wasmApi()
+  engineMemory =
+    e === null || api === undefined
+      ? null
+      : { api, memory: e.memory, shared: e.shared, maxPages: MAX_PAGES, ensure: (bytes) => ensureBytes(e, bytes), views: () => e }
+  return engineMemory
 }
 
 /** true when WebAssembly SIMD compiled and validated here */

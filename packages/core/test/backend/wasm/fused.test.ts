@@ -1,0 +1,164 @@
+// The WebAssembly SIMD elementwise loops against the JavaScript loops, bit for
+// bit: random expression trees over every op with a SIMD form, run under `jit`
+// (fused into one loop) and eagerly (one op per loop) on the wasm backend,
+// compared with the same function on the "js" backend.
+import * as fc from "fast-check"
+import { afterAll, describe, expect, it } from "vitest"
+import { jit, NdArray as N, type NdArray, setBackend } from "@gradfx/core"
+import { simdStats, simdPlan } from "../../../src/backend/wasm/fused.js"
+import { wasmAvailable } from "../../../src/backend/wasm/index.js"
+
+afterAll(() => setBackend(wasmAvailable() ? "wasm" : "js"))
+
+/** Values that exercise every rule: ties, ±0, NaN, ±∞, subnormals, halves (rounding), negatives. */
+const specials = [0, -0, 1, -1, 0.5, -0.5, 1.5, 2.5, -2.5, 3, NaN, Infinity, -Infinity, 1e-40, -1e-45, 1e-310, 7.25, -7.75, 1e30]
+
+type Tree = (xs: ReadonlyArray<NdArray>) => NdArray
+
+/** A random expression over the leaves, from a seed (deterministic). */
+const randomTree = (seed: number, leaves: number): { f: Tree; text: string } => {
+  let s = seed >>> 0 || 1
+  const rand = (n: number) => {
+    s ^= s << 13
+    s ^= s >>> 17
+    s ^= s << 5
+    return (s >>> 0) % n
+  }
+  const num = (depth: number): { f: Tree; text: string } => {
+    if (depth === 0 || (depth < 4 && rand(4) === 0)) {
+      const i = rand(leaves)
+      return { f: (xs) => xs[i], text: `$${i}` }
+    }
+    const a = num(depth - 1)
+    const b = num(depth - 1)
+    const ops: Array<[string, (x: NdArray, y: NdArray) => NdArray]> = [
+      ["add", N.add],
+      ["sub", N.sub],
+      ["mul", N.mul],
+      ["div", N.div],
+      ["max", N.maximum],
+      ["min", N.minimum]
+    ]
+    const un: Array<[string, (x: NdArray) => NdArray]> = [
+      ["neg", N.neg],
+      ["abs", N.abs],
+      ["sqrt", N.sqrt],
+      ["floor", N.floor],
+      ["ceil", N.ceil],
+      ["round", N.round],
+      ["square", N.square],
+      ["reciprocal", N.reciprocal]
+    ]
+    switch (rand(4)) {
+      case 0: {
+        const [name, op] = un[rand(un.length)]
+        return { f: (xs) => op(a.f(xs)), text: `${name}(${a.text})` }
+      }
+      case 1: {
+        const c = mask(depth - 1)
+        return { f: (xs) => N.where(c.f(xs), a.f(xs), b.f(xs)), text: `where(${c.text},${a.text},${b.text})` }
+      }
+      case 2: {
+        const c = mask(depth - 1)
+        return { f: (xs) => N.astype(c.f(xs), a.f(xs).dtype), text: `cast(${c.text})` }
+      }
+      default: {
+        const [name, op] = ops[rand(ops.length)]
+        return { f: (xs) => op(a.f(xs), b.f(xs)), text: `${name}(${a.text},${b.text})` }
+      }
+    }
+  }
+  const mask = (depth: number): { f: Tree; text: string } => {
+    const a = num(Math.max(0, depth - 1))
+    const b = num(Math.max(0, depth - 1))
+    const cmps: Array<[string, (x: NdArray, y: NdArray) => NdArray]> = [
+      ["eq", N.equal],
+      ["ne", N.notEqual],
+      ["lt", N.less],
+      ["le", N.lessEqual],
+      ["gt", N.greater],
+      ["ge", N.greaterEqual]
+    ]
+    switch (rand(5)) {
+      case 0:
+        return { f: (xs) => N.isNan(a.f(xs)), text: `isnan(${a.text})` }
+      case 1:
+        return { f: (xs) => N.isFinite(a.f(xs)), text: `isfinite(${a.text})` }
+      case 2: {
+        const c = mask(depth - 1)
+        return { f: (xs) => N.logicalNot(c.f(xs)), text: `not(${c.text})` }
+      }
+      case 3: {
+        const [name, op] = cmps[rand(cmps.length)]
+        const c = { f: (xs: ReadonlyArray<NdArray>) => op(a.f(xs), b.f(xs)) }
+        const d = mask(depth - 1)
+        const logic: Array<[string, (x: NdArray, y: NdArray) => NdArray]> = [
+          ["and", N.logicalAnd],
+          ["or", N.logicalOr],
+          ["xor", N.logicalXor]
+        ]
+        const [lname, lop] = logic[rand(3)]
+        return { f: (xs) => lop(c.f(xs), d.f(xs)), text: `${lname}(${name}(${a.text},${b.text}),…)` }
+      }
+      default: {
+        const [name, op] = cmps[rand(cmps.length)]
+        return { f: (xs) => op(a.f(xs), b.f(xs)), text: `${name}(${a.text},${b.text})` }
+      }
+    }
+  }
+  return num(4)
+}
+
+const bits = (x: NdArray): Array<number> => Array.from(x.data())
+const sameBits = (a: ReadonlyArray<number>, b: ReadonlyArray<number>): boolean => a.length === b.length && a.every((v, i) => Object.is(v, b[i]))
+
+describe.runIf(wasmAvailable())("WebAssembly SIMD elementwise loops", () => {
+  it("random fused expressions give the JavaScript loops' bits (both dtypes, broadcast scalars, odd sizes)", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+        fc.constantFrom("float32" as const, "float64" as const),
+        fc.integer({ min: 256, max: 700 }),
+        fc.boolean(),
+        (seed, dtype, n, withScalar) => {
+          const { f, text } = randomTree(seed, 3)
+          const leaf = (k: number) => N.array(Array.from({ length: n }, (_, i) => specials[(i * (k + 3) + seed) % specials.length] * (1 + ((i * 7 + k) % 5))), { dtype })
+          const xs = [leaf(0), leaf(1), withScalar ? N.broadcastTo(N.array(2.5, { dtype }), [n]) : leaf(2)]
+          setBackend("js")
+          const expected = bits(f(xs))
+          setBackend("wasm")
+          const before = simdStats().calls
+          const fused = bits(jit((a: NdArray, b: NdArray, c: NdArray) => f([a, b, c]))(xs[0], xs[1], xs[2]))
+          const eager = bits(f(xs))
+          if (!sameBits(fused, expected) || !sameBits(eager, expected)) {
+            throw new Error(`${text} (${dtype}, n=${n}): simd differs from js`)
+          }
+          if (simdStats().calls === before) throw new Error(`${text} (${dtype}): no SIMD loop ran`)
+          return true
+        }
+      ),
+      { numRuns: 150 }
+    )
+  })
+
+  it("the MLP update and the sigmoid derivative run as one SIMD loop each under jit", () => {
+    setBackend("wasm")
+    const w = N.reshape(N.sin(N.arange(784 * 100, undefined, 1, { dtype: "float32" })), [784, 100])
+    const g = N.reshape(N.cos(N.arange(784 * 100, undefined, 1, { dtype: "float32" })), [784, 100])
+    const step = jit((w: NdArray, g: NdArray) => N.sub(w, N.mul(g, 0.1)))
+    const before = simdStats().calls
+    const out = step(w, g)
+    expect(simdStats().calls - before).toBe(1)
+    setBackend("js")
+    expect(sameBits(bits(out), bits(N.sub(w, N.mul(g, 0.1))))).toBe(true)
+  })
+
+  it("declines what has no exact SIMD form: transcendentals, integers, mixed dtypes", () => {
+    const leaf = { leaf: 0 }
+    expect(simdPlan({ op: "exp", dtype: "float32", args: [leaf] }, ["float32"])).toBeUndefined()
+    expect(simdPlan({ op: "add", dtype: "int32", args: [leaf, { leaf: 1 }] }, ["int32", "int32"])).toBeUndefined()
+    expect(simdPlan({ op: "add", dtype: "float32", args: [leaf, { leaf: 1 }] }, ["float32", "float64"])).toBeUndefined()
+    expect(simdPlan({ op: "gt", dtype: "bool", args: [leaf, { leaf: 1 }] }, ["float32", "float32"])).toBeUndefined() // a mask result
+    expect(simdPlan({ op: "add", dtype: "float64", args: [leaf, { leaf: 1 }] }, ["float64", "float64"])?.dtype).toBe("float64")
+  })
+})
