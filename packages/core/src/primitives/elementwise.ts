@@ -5,6 +5,7 @@
  * shapes and dtypes: the lax-level wrappers below lift JavaScript numbers and
  * broadcast shapes (views), the public API in `ops/` also promotes dtypes.
  */
+import { ensureBackend } from "../backend/index.js"
 import * as cpu from "../backend/cpu/index.js"
 import { DTypeError, ShapeError } from "../Errors.js"
 import { broadcastShapes, type DType, isFloat, sameShape, ShapedArray } from "../interpreter/aval.js"
@@ -45,7 +46,10 @@ const defineUnary = (spec: UnarySpec): [Primitive<NoParams>, (x: NdArray) => NdA
       }
       return [new ShapedArray(x.shape, spec.out ?? x.dtype)]
     },
-    impl: ([x], _, [out]) => [ArrayValue.fromBuffer(cpu.unary(spec.kernel, x, out.dtype), out.dtype, out.shape)],
+    impl: ([x], _, [out]) => {
+      ensureBackend()
+      return [ArrayValue.fromBuffer(cpu.unary(spec.kernel, x, out.dtype), out.dtype, out.shape)]
+    },
     fusion: ([x], out) => cpu.unaryExpression(spec.kernel, x, out),
     simd: () => spec.kernel,
     jvp: ([x], [xDot]) => {
@@ -176,7 +180,10 @@ const defineBinary = (spec: BinarySpec): [Primitive<NoParams>, (x: Operand, y: O
       if (!sameShape(x.shape, y.shape)) throw unequalShapes(spec.name, [x.shape, y.shape])
       return [new ShapedArray(x.shape, spec.out ?? x.dtype)]
     },
-    impl: ([x, y], _, [out]) => [ArrayValue.fromBuffer(cpu.binary(spec.kernel, x, y, out.shape, out.dtype), out.dtype, out.shape)],
+    impl: ([x, y], _, [out]) => {
+      ensureBackend()
+      return [ArrayValue.fromBuffer(cpu.binary(spec.kernel, x, y, out.shape, out.dtype), out.dtype, out.shape)]
+    },
     fusion: ([x], out) => cpu.binaryExpression(spec.kernel, x, out),
     simd: () => spec.kernel,
     jvp: ([x, y], [xDot, yDot]) => {
@@ -300,7 +307,10 @@ export const Select: Primitive<NoParams> = definePrimitive<NoParams>({
     if (!sameShape(c.shape, x.shape) || !sameShape(x.shape, y.shape)) throw unequalShapes("where", [c.shape, x.shape, y.shape])
     return [new ShapedArray(x.shape, x.dtype)]
   },
-  impl: ([c, x, y], _, [out]) => [ArrayValue.fromBuffer(cpu.select(c, x, y, out.shape, out.dtype), out.dtype, out.shape)],
+  impl: ([c, x, y], _, [out]) => {
+    ensureBackend()
+    return [ArrayValue.fromBuffer(cpu.select(c, x, y, out.shape, out.dtype), out.dtype, out.shape)]
+  },
   fusion: () => cpu.selectExpression,
   simd: () => "select",
   jvp: ([c, x, y], [, tx, ty]) => [

@@ -22,6 +22,7 @@
  * simply runs the function, so it composes like any other.
  */
 import { TransformError } from "../Errors.js"
+import { ensureBackend } from "../backend/index.js"
 import * as cpu from "../backend/cpu/index.js"
 import { simdPlan, type SimdNode, type SimdPlan } from "../backend/wasm/fused.js"
 import { type DType, sameShape, type ShapedArray } from "../interpreter/aval.js"
@@ -201,8 +202,9 @@ const foreignOutputs = new Set(["pure_callback"])
  * live value or output shares (views share buffers), goes back to the buffer
  * pool for the next allocation of its size.
  */
-export const runProgram = (program: Program, args: ReadonlyArray<NdArray>): Array<NdArray> =>
-  cpu.withBufferReuse((allocated: Set<cpu.Buffer>) => {
+export const runProgram = (program: Program, args: ReadonlyArray<NdArray>): Array<NdArray> => {
+  ensureBackend()
+  return cpu.withBufferReuse((allocated: Set<cpu.Buffer>) => {
     const env: Array<ArrayValue | undefined> = new Array(program.slotCount)
     const { consts, inSlots, steps, outSlots } = program
     const live = new Map<cpu.Buffer, number>()
@@ -240,6 +242,7 @@ export const runProgram = (program: Program, args: ReadonlyArray<NdArray>): Arra
     }
     return outSlots.map((s) => env[s]!)
   })
+}
 
 // ---------------------------------------------------------------------------
 // Cache keys
