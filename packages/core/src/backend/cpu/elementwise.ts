@@ -55,11 +55,16 @@ const eagerPlan = (op: string, inDtypes: ReadonlyArray<DType>, outDtype: DType):
 // Scalar helpers used inside generated code
 // ---------------------------------------------------------------------------
 
-/** `1 / (1 + exp(-x))` without overflow for large |x|. */
+/**
+ * `1 / (1 + exp(-x))` without overflow for large |x|: with e = exp(−|x|),
+ * 1 / (1 + e) for x ≥ 0 and e / (1 + e) below. The numerator is chosen
+ * arithmetically (no branch to mispredict on data of mixed signs); it is
+ * exactly 1 or e, so the value is that of the two-branch formula.
+ */
 export const logistic = (x: number): number => {
-  if (x >= 0) return 1 / (1 + Math.exp(-x))
-  const e = Math.exp(x)
-  return e / (1 + e)
+  const e = Math.exp(-Math.abs(x))
+  const s = +(x >= 0)
+  return (s + (1 - s) * e) / (1 + e)
 }
 
 /** Round half to even, like NumPy's `round`. */
@@ -261,9 +266,12 @@ export const mapNew = (
   if (size === 0) return allocate(outDtype, size)
   // Fast path: every operand is either contiguous with the output's shape or one value broadcast
   // everywhere (all strides 0) — one flat loop, no dim bookkeeping.
+  // The SIMD loops also take rows broadcast down leading dims ("b": a bias), staged by repeating the row.
+  const simdOk = plan !== undefined && simd !== null && size >= SIMD_MIN_SIZE
   let kinds = ""
   for (let j = 0; j < inputs.length; j++) {
-    const kind = flatKind(inputs[j], outShape)
+    let kind = flatKind(inputs[j], outShape)
+    if (kind === "" && simdOk && broadcastRows(inputs[j], outShape)) kind = "b"
     if (kind === "") {
       const out = allocate(outDtype, size)
       mapInto(expr, boolResult, false, out, 0, contiguousStrides(outShape), inputs, outShape)
@@ -273,16 +281,35 @@ export const mapNew = (
   }
   // Both loops write every element: a pooled buffer needs no zeroing.
   const pooled = takePooled(outDtype, size)
-  if (plan !== undefined && simd !== null && size >= SIMD_MIN_SIZE) {
-    const out = simd.run(plan, inputs, kinds, size, pooled as Float32Array | Float64Array | undefined)
+  if (simdOk) {
+    const out = simd!.run(plan!, inputs, kinds, size, pooled as Float32Array | Float64Array | undefined)
     if (out !== undefined) {
       if (pooled === undefined) adopt(out)
       return out
     }
   }
   const out = pooled ?? allocate(outDtype, size)
-  flatKernel(expr, boolResult, outDtype, inputs, kinds)(out, inputs, size)
+  if (kinds.includes("b")) mapInto(expr, boolResult, false, out, 0, contiguousStrides(outShape), inputs, outShape)
+  else flatKernel(expr, boolResult, outDtype, inputs, kinds)(out, inputs, size)
   return out
+}
+
+/**
+ * Whether `v` is one contiguous row repeated down its leading dims (strides
+ * 0 there, row-major over the trailing dims) — e.g. a bias broadcast to
+ * [batch, features].
+ */
+export const broadcastRows = (v: View, shape: ReadonlyArray<number>): boolean => {
+  const n = shape.length
+  if (v.shape.length !== n) return false
+  let d = n
+  let stride = 1
+  while (d > 0 && (shape[d - 1] === 1 || v.strides[d - 1] === stride)) {
+    stride *= shape[d - 1]
+    d--
+  }
+  for (let i = 0; i < d; i++) if (v.strides[i] !== 0 && shape[i] !== 1) return false
+  return true
 }
 
 /** "c": contiguous with shape `shape`; "s": one value everywhere; "": neither. */

@@ -122,8 +122,17 @@ export const Simd = {
   f64x2_max: 0xf5,
   f64x2_pmin: 0xf6,
   f64x2_pmax: 0xf7,
+  f32x4_demote_f64x2_zero: 0x5e,
+  f64x2_promote_low_f32x4: 0x5f,
+  i64x2_extend_low_i32x4_s: 0xc7,
+  i64x2_shl: 0xcb,
+  i64x2_add: 0xce,
+  i32x4_trunc_sat_f64x2_s_zero: 0xfc,
+  f64x2_convert_low_i32x4_s: 0xfe,
   f32x4_relaxed_madd: 0x105,
-  f64x2_relaxed_madd: 0x107
+  f64x2_relaxed_madd: 0x107,
+  f32x4_extract_lane: 0x1f,
+  f64x2_extract_lane: 0x21
 } as const
 
 /**
@@ -292,6 +301,10 @@ export class FunctionBuilder {
     writeU32(this.code, log2Align(alignBytes))
     writeU32(this.code, offset)
     return this
+  }
+  i32Load(offset = 0): this {
+    this.code.push(0x28)
+    return this.memarg(4, offset)
   }
   f32Load(offset = 0): this {
     this.code.push(0x2a)

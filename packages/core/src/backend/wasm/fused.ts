@@ -13,15 +13,18 @@
  * exactly like `Math.fround` of the double result for float32; compares,
  * selects and NaN-propagating max/min are built from compare masks and
  * `bitselect` to reproduce the JavaScript ternaries (including which of
- * ±0 they return). Transcendentals (exp, log, tanh, …) are not: a SIMD
- * polynomial would not give `Math.exp`'s numbers, so those trees stay in
- * JavaScript.
+ * ±0 they return). `exp` (and `logistic`, built on it) is fdlibm's
+ * `__ieee754_exp` — the algorithm behind V8's `Math.exp` — evaluated two
+ * lanes at a time in float64 with every branch turned into a lane select,
+ * so it returns `Math.exp`'s bits (float32 lanes are widened to float64 and
+ * rounded back, as `Math.fround(Math.exp(x))` does). Other transcendentals
+ * (log, tanh, …) have no SIMD form here and their trees stay in JavaScript.
  *
  * Operands are contiguous arrays or one value broadcast everywhere; the
  * contiguous ones are copied into the engine's memory (a memcpy), the loop
  * writes the result there and it is copied out.
  */
-import { ValType, Simd, type FunctionBuilder, type ModuleBuilder } from "./emitter.js"
+import { FunctionBuilder, ValType, Simd, type ModuleBuilder } from "./emitter.js"
 import { alignUp, kernelExports, scratch } from "./kernels.js"
 
 type DType = "float32" | "float64" | "int32" | "bool"
@@ -54,6 +57,8 @@ const signatures: Record<string, { readonly args: ReadonlyArray<Cls>; readonly o
   neg: { args: ["num"], out: "num" },
   abs: { args: ["num"], out: "num" },
   sqrt: { args: ["num"], out: "num" },
+  exp: { args: ["num"], out: "num" },
+  logistic: { args: ["num"], out: "num" },
   floor: { args: ["num"], out: "num" },
   ceil: { args: ["num"], out: "num" },
   round: { args: ["num"], out: "num" },
@@ -111,6 +116,7 @@ interface Lanes {
   readonly elt: number
   readonly splatLoad: (f: FunctionBuilder) => void
   readonly splat: (f: FunctionBuilder, v: number) => void
+  readonly name: string
   readonly op: (name: "add" | "sub" | "mul" | "div" | "neg" | "abs" | "sqrt" | "floor" | "ceil" | "nearest" | "eq" | "ne" | "lt" | "le" | "gt" | "ge") => number
 }
 
@@ -118,6 +124,7 @@ const f32Lanes: Lanes = {
   elt: 4,
   splatLoad: (f) => void f.v128Load32Splat(0),
   splat: (f, v) => void f.f32Const(v).simd(Simd.f32x4_splat),
+  name: "f32",
   op: (name) => Simd[`f32x4_${name}`]
 }
 
@@ -125,7 +132,151 @@ const f64Lanes: Lanes = {
   elt: 8,
   splatLoad: (f) => void f.v128Load64Splat(0),
   splat: (f, v) => void f.f64Const(v).simd(Simd.f64x2_splat),
+  name: "f64",
   op: (name) => Simd[`f64x2_${name}`]
+}
+
+const fromBits = (hi: number, lo = 0): number => {
+  const u = new Uint32Array([lo, hi])
+  return new Float64Array(u.buffer)[0]
+}
+
+/**
+ * Pushes fdlibm's `__ieee754_exp` of the f64x2 local `X`, every branch a
+ * lane select, and V8's one addition (exp(1) is exactly Math.E). The
+ * thresholds on the high word become comparisons of |x|
+ * with the doubles whose high word they are; k = ±1 for 0.5·ln2 < |x| <
+ * 1.5·ln2 is what the general reduction computes there too.
+ */
+const emitExp = (f: FunctionBuilder, X: number, K: (v: number) => number): void => {
+  const { v128 } = ValType
+  const L = () => f.local(v128)
+  const c = (v: number) => void f.get(K(v))
+  const [ax, neg, mid, tiny, kd, hi, lo, xr, t, cc, r0, y, k32, res] = Array.from({ length: 14 }, L)
+  const sel = (a: () => void, b: () => void, mask: number) => {
+    a()
+    b()
+    f.get(mask).simd(Simd.v128_bitselect)
+  }
+  f.get(X).simd(Simd.f64x2_abs).set(ax)
+  f.get(X).get(K(0)).simd(Simd.f64x2_lt).set(neg)
+  f.get(ax).get(K(fromBits(0x3fd62e43))).simd(Simd.f64x2_ge).set(mid) // hx > 0x3fd62e42
+  f.get(ax).get(K(fromBits(0x3e300000))).simd(Simd.f64x2_lt).set(tiny) // hx < 0x3e300000
+  // k = (int)(invln2·x ± 0.5) where |x| > 0.5·ln2, else 0
+  f.get(X)
+  c(1.4426950408889634) // invln2
+  f.simd(Simd.f64x2_mul)
+  sel(
+    () => c(-0.5),
+    () => c(0.5),
+    neg
+  )
+  f.simd(Simd.f64x2_add).simd(Simd.i32x4_trunc_sat_f64x2_s_zero).simd(Simd.f64x2_convert_low_i32x4_s)
+  f.get(K(0)).get(mid).simd(Simd.v128_bitselect).set(kd)
+  // hi = x − k·ln2HI, lo = k·ln2LO (t·ln2HI is exact), x' = hi − lo where reduced
+  f.get(X).get(kd)
+  c(6.9314718036912382e-1)
+  f.simd(Simd.f64x2_mul).simd(Simd.f64x2_sub).set(hi)
+  f.get(kd)
+  c(1.9082149292705877e-10)
+  f.simd(Simd.f64x2_mul).set(lo)
+  sel(
+    () => f.get(hi).get(lo).simd(Simd.f64x2_sub),
+    () => f.get(X),
+    mid
+  )
+  f.set(xr)
+  // c = x − t·(P1 + t·(P2 + t·(P3 + t·(P4 + t·P5)))), t = x²
+  f.get(xr).get(xr).simd(Simd.f64x2_mul).set(t)
+  f.get(xr).get(t)
+  c(1.66666666666666019037e-1)
+  f.get(t)
+  c(-2.77777777770155933842e-3)
+  f.get(t)
+  c(6.61375632143793436117e-5)
+  f.get(t)
+  c(-1.65339022054652515390e-6)
+  f.get(t)
+  c(4.13813679705723846039e-8)
+  for (let i = 0; i < 4; i++) f.simd(Simd.f64x2_mul).simd(Simd.f64x2_add)
+  f.simd(Simd.f64x2_mul).simd(Simd.f64x2_sub).set(cc)
+  // k = 0: 1 − ((x·c)/(c − 2) − x)
+  c(1)
+  f.get(xr).get(cc).simd(Simd.f64x2_mul).get(cc)
+  c(2)
+  f.simd(Simd.f64x2_sub).simd(Simd.f64x2_div).get(xr).simd(Simd.f64x2_sub).simd(Simd.f64x2_sub).set(r0)
+  // else y = 1 − ((lo − (x·c)/(2 − c)) − hi), scaled by 2^k through its exponent bits
+  c(1)
+  f.get(lo).get(xr).get(cc).simd(Simd.f64x2_mul)
+  c(2)
+  f.get(cc).simd(Simd.f64x2_sub).simd(Simd.f64x2_div).simd(Simd.f64x2_sub).get(hi).simd(Simd.f64x2_sub).simd(Simd.f64x2_sub).set(y)
+  f.get(kd).simd(Simd.i32x4_trunc_sat_f64x2_s_zero).set(k32)
+  const scaled = (bias: number) => {
+    f.get(y)
+    f.get(k32)
+    if (bias !== 0) f.get(K(bias + 0.5)).simd(Simd.i32x4_trunc_sat_f64x2_s_zero).simd(Simd.i32x4_add)
+    f.simd(Simd.i64x2_extend_low_i32x4_s).i32(52).simd(Simd.i64x2_shl).simd(Simd.i64x2_add)
+  }
+  sel(
+    () => scaled(0),
+    () => {
+      scaled(1000)
+      c(9.33263618503218878990e-302) // 2^-1000
+      f.simd(Simd.f64x2_mul)
+    },
+    (() => {
+      const m = L()
+      f.get(kd).get(K(-1021)).simd(Simd.f64x2_ge).set(m)
+      return m
+    })()
+  )
+  f.get(r0)
+  f.get(kd).get(K(0)).simd(Simd.f64x2_ne)
+  f.simd(Simd.v128_bitselect).set(res)
+  // |x| < 2^-28: 1 + x; overflow → +∞ (huge·huge), underflow → 0, NaN → x + x
+  const override = (value: () => void, mask: () => void) => {
+    value()
+    f.get(res)
+    mask()
+    f.simd(Simd.v128_bitselect).set(res)
+  }
+  override(
+    () => {
+      c(1)
+      f.get(X).simd(Simd.f64x2_add)
+    },
+    () => f.get(tiny)
+  )
+  override(
+    () => c(Infinity),
+    () => {
+      f.get(X)
+      c(7.09782712893383973096e2)
+      f.simd(Simd.f64x2_gt)
+    }
+  )
+  override(
+    () => c(0),
+    () => {
+      f.get(X)
+      c(-7.45133219101941108420e2)
+      f.simd(Simd.f64x2_lt)
+    }
+  )
+  override(
+    () => f.get(X).get(X).simd(Simd.f64x2_add),
+    () => f.get(X).get(X).simd(Simd.f64x2_ne)
+  )
+  // V8 returns Math.E for exp(1) (fdlibm's reduction gets its last bit wrong)
+  override(
+    () => c(Math.E),
+    () => {
+      f.get(X)
+      c(1)
+      f.simd(Simd.f64x2_eq)
+    }
+  )
+  f.get(res)
 }
 
 /**
@@ -140,6 +291,24 @@ const buildLoop = (mod: ModuleBuilder, plan: SimdPlan, kinds: string): void => {
   const BYTES = L + 1
   const lanes = plan.dtype === "float32" ? f32Lanes : f64Lanes
   const i = f.local(i32)
+  /** Pushes op(v) for the f64x2 value in local `v` (exp and logistic compute in float64). */
+  const wide = (op: string, v: number): void => {
+    if (op === "exp") {
+      emitExp(f, v, K64)
+      return
+    }
+    // logistic(x) = (x ≥ 0 ? 1 : e) / (1 + e), e = exp(−|x|): the JS helper's numbers
+    const e = f.local(v128)
+    const m = f.local(v128)
+    f.get(v).simd(Simd.f64x2_abs).simd(Simd.f64x2_neg).set(m)
+    emitExp(f, m, K64)
+    f.set(e)
+    f.get(K64(1)).get(e)
+    f.get(v).get(K64(0)).simd(Simd.f64x2_ge)
+    f.simd(Simd.v128_bitselect)
+    f.get(K64(1)).get(e).simd(Simd.f64x2_add)
+    f.simd(Simd.f64x2_div)
+  }
   const scalars: Array<number> = []
   for (let j = 0; j < L; j++) {
     if (kinds[j] !== "s") continue
@@ -148,6 +317,25 @@ const buildLoop = (mod: ModuleBuilder, plan: SimdPlan, kinds: string): void => {
     lanes.splatLoad(f)
     f.set(scalars[j])
   }
+  // Constant vectors live in locals set up here, before the loop (splats inside the loop are not hoisted).
+  let prologueEnd = f.code.length
+  const constants = new Map<string, number>()
+  const hoisted = (kind: Lanes, v: number): number => {
+    const key = `${kind.name}:${Object.is(v, -0) ? "-0" : v}`
+    let local = constants.get(key)
+    if (local === undefined) {
+      local = f.local(v128)
+      constants.set(key, local)
+      const init = new FunctionBuilder([], [])
+      kind.splat(init, v)
+      init.set(local)
+      f.code.splice(prologueEnd, 0, ...init.code)
+      prologueEnd += init.code.length
+    }
+    return local
+  }
+  const K64 = (v: number) => hoisted(f64Lanes, v)
+  const K = (v: number) => hoisted(lanes, v)
   const eval_ = (node: SimdNode): number => {
     const t = f.local(v128)
     if ("leaf" in node) {
@@ -190,7 +378,7 @@ const buildLoop = (mod: ModuleBuilder, plan: SimdPlan, kinds: string): void => {
         bin("mul", a[0], a[0])
         break
       case "reciprocal":
-        lanes.splat(f, 1)
+        f.get(K(1))
         get(a[0])
         f.simd(lanes.op("div"))
         break
@@ -207,7 +395,7 @@ const buildLoop = (mod: ModuleBuilder, plan: SimdPlan, kinds: string): void => {
         break
       case "isfinite": // x − x === 0
         bin("sub", a[0], a[0])
-        lanes.splat(f, 0)
+        f.get(K(0))
         f.simd(lanes.op("eq"))
         break
       case "not":
@@ -225,14 +413,30 @@ const buildLoop = (mod: ModuleBuilder, plan: SimdPlan, kinds: string): void => {
         f.simd(Simd.v128_bitselect)
         break
       case "fromBool":
-        get(a[0])
-        lanes.splat(f, 1)
+        get(a[0], K(1))
         f.simd(Simd.v128_and)
         break
       case "toBool":
-        get(a[0])
-        lanes.splat(f, 0)
+        get(a[0], K(0))
         f.simd(lanes.op("ne"))
+        break
+      case "exp":
+      case "logistic":
+        if (plan.dtype === "float64") wide(node.op, a[0])
+        else {
+          // widen each half of the f32x4 to f64x2, compute, round back and rejoin
+          const lo = f.local(v128)
+          const hi = f.local(v128)
+          get(a[0])
+          f.simd(Simd.f64x2_promote_low_f32x4).set(lo)
+          get(a[0], a[0])
+          f.shuffle([8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15]).simd(Simd.f64x2_promote_low_f32x4).set(hi)
+          wide(node.op, lo)
+          f.simd(Simd.f32x4_demote_f64x2_zero)
+          wide(node.op, hi)
+          f.simd(Simd.f32x4_demote_f64x2_zero)
+          f.shuffle([0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23])
+        }
         break
       case "id":
       case "idMask":
@@ -277,11 +481,21 @@ const loopFor = (plan: SimdPlan, kinds: string): Run | undefined => {
 interface Operand {
   readonly buffer: Float32Array | Float64Array | Int32Array | Uint8Array
   readonly offset: number
+  readonly shape: ReadonlyArray<number>
+  readonly strides: ReadonlyArray<number>
+}
+
+/** Elements of the repeated row of a row-broadcast operand (its trailing non-zero-stride dims). */
+const rowLength = (x: Operand): number => {
+  let row = 1
+  for (let d = x.shape.length - 1; d >= 0 && (x.strides[d] !== 0 || x.shape[d] === 1); d--) row *= x.shape[d]
+  return row
 }
 
 /**
  * Runs `plan` over `n` elements: `kinds[j]` is "c" for a contiguous operand,
- * "s" for one value broadcast everywhere. The result goes into `out` when
+ * "s" for one value broadcast everywhere, "b" for a row repeated down the
+ * leading dims. The result goes into `out` when
  * given, else into a new array (`slice`: no zero-filling); undefined when
  * WebAssembly is unavailable.
  */
@@ -292,7 +506,7 @@ export const runSimd = (
   n: number,
   out: Float32Array | Float64Array | undefined
 ): Float32Array | Float64Array | undefined => {
-  const run = loopFor(plan, kinds)
+  const run = loopFor(plan, kinds.replaceAll("b", "c"))
   if (run === undefined) return undefined
   const elt = plan.dtype === "float32" ? 4 : 8
   const region = alignUp(n * elt)
@@ -310,7 +524,13 @@ export const runSimd = (
   for (let j = 0; j < inputs.length; j++) {
     const x = inputs[j]
     if (kinds[j] === "s") view[ptrs[j] / elt] = x.buffer[x.offset]
-    else view.set(x.buffer.subarray(x.offset, x.offset + n), ptrs[j] / elt)
+    else if (kinds[j] === "c") view.set(x.buffer.subarray(x.offset, x.offset + n), ptrs[j] / elt)
+    else {
+      // a row repeated down the leading dims: copy it once per repetition
+      const row = rowLength(x)
+      const src = x.buffer.subarray(x.offset, x.offset + row)
+      for (let at = ptrs[j] / elt, end = at + n; at < end; at += row) view.set(src, at)
+    }
   }
   run(...ptrs, outAt, n * elt)
   stats.calls++

@@ -47,7 +47,9 @@ const randomTree = (seed: number, leaves: number): { f: Tree; text: string } => 
       ["ceil", N.ceil],
       ["round", N.round],
       ["square", N.square],
-      ["reciprocal", N.reciprocal]
+      ["reciprocal", N.reciprocal],
+      ["exp", N.exp],
+      ["sigmoid", N.sigmoid]
     ]
     switch (rand(4)) {
       case 0: {
@@ -141,6 +143,47 @@ describe.runIf(wasmAvailable())("WebAssembly SIMD elementwise loops", () => {
     )
   })
 
+  it("exp and sigmoid return Math.exp's bits (fdlibm in float64 lanes): every float32 exponent, the reduction and overflow boundaries, random doubles", () => {
+    const values: Array<number> = [0, -0, NaN, Infinity, -Infinity, 709.782712893384, 709.7827128933841, -745.1332191019411, -745.1332191019412, -708.4, -708.39, -720, -740]
+    const boundary = (hi: number) => {
+      const u = new Uint32Array([0, hi])
+      const x = new Float64Array(u.buffer)[0]
+      for (const d of [-2, -1, 0, 1, 2]) values.push(x + d * x * 2 ** -52, -(x + d * x * 2 ** -52))
+    }
+    ;[0x3fd62e42, 0x3fd62e43, 0x3ff0a2b2, 0x3e300000, 0x40862e42].forEach(boundary)
+    const f32 = new Float32Array(1)
+    const u32 = new Uint32Array(f32.buffer)
+    for (let e = 0; e < 256; e++) for (let m = 0; m < 40; m++) for (const s of [0, 1]) {
+      u32[0] = (s << 31) | (e << 23) | ((m * 209715) & 0x7fffff)
+      values.push(f32[0])
+    }
+    let r = 12345
+    for (let i = 0; i < 20000; i++) {
+      r = (r * 1103515245 + 12345) % 2 ** 31
+      values.push(((r / 2 ** 31) - 0.5) * (i % 2 === 0 ? 1500 : 30))
+    }
+    for (const dtype of ["float64", "float32"] as const) {
+      const x = N.array(values, { dtype })
+      setBackend("js")
+      const expected = [bits(N.exp(x)), bits(N.sigmoid(x))]
+      setBackend("wasm")
+      const before = simdStats().calls
+      const actual = [bits(N.exp(x)), bits(N.sigmoid(x))]
+      expect(simdStats().calls - before).toBe(2)
+      for (let k = 0; k < 2; k++) {
+        const bad = expected[k].findIndex((v, i) => !Object.is(v, actual[k][i]))
+        expect(bad === -1 ? "" : `${k === 0 ? "exp" : "sigmoid"}(${x.data()[bad]}) ${dtype}: ${actual[k][bad]} ≠ ${expected[k][bad]}`).toBe("")
+      }
+      // and the JS sigmoid is the two-branch formula
+      const js = bits(N.sigmoid(x))
+      values.forEach((v, i) => {
+        const w = dtype === "float32" ? Math.fround(v) : v
+        const ref = w >= 0 ? 1 / (1 + Math.exp(-w)) : Math.exp(w) / (1 + Math.exp(w))
+        if (!Object.is(dtype === "float32" ? Math.fround(ref) : ref, js[i])) throw new Error(`sigmoid(${w}) = ${js[i]}, two-branch formula ${ref}`)
+      })
+    }
+  })
+
   it("the MLP update and the sigmoid derivative run as one SIMD loop each under jit", () => {
     setBackend("wasm")
     const w = N.reshape(N.sin(N.arange(784 * 100, undefined, 1, { dtype: "float32" })), [784, 100])
@@ -153,9 +196,23 @@ describe.runIf(wasmAvailable())("WebAssembly SIMD elementwise loops", () => {
     expect(sameBits(bits(out), bits(N.sub(w, N.mul(g, 0.1))))).toBe(true)
   })
 
+  it("a row broadcast down the leading dims (a bias) is staged by repeating it", () => {
+    const x = N.reshape(N.sin(N.arange(3 * 64 * 37, undefined, 1, { dtype: "float32" })), [3, 64, 37])
+    const b = N.reshape(N.cos(N.arange(64 * 37, undefined, 1, { dtype: "float32" })), [64, 37])
+    const c = N.reshape(N.cos(N.arange(37, undefined, 1, { dtype: "float32" })), [1, 37])
+    const f = (x: NdArray, b: NdArray, c: NdArray) => N.sigmoid(N.add(N.mul(x, b), c))
+    setBackend("js")
+    const expected = bits(f(x, b, c))
+    setBackend("wasm")
+    const before = simdStats().calls
+    expect(sameBits(bits(jit(f)(x, b, c)), expected)).toBe(true)
+    expect(simdStats().calls - before).toBe(1)
+  })
+
   it("declines what has no exact SIMD form: transcendentals, integers, mixed dtypes", () => {
     const leaf = { leaf: 0 }
-    expect(simdPlan({ op: "exp", dtype: "float32", args: [leaf] }, ["float32"])).toBeUndefined()
+    expect(simdPlan({ op: "log", dtype: "float32", args: [leaf] }, ["float32"])).toBeUndefined()
+    expect(simdPlan({ op: "tanh", dtype: "float64", args: [leaf] }, ["float64"])).toBeUndefined()
     expect(simdPlan({ op: "add", dtype: "int32", args: [leaf, { leaf: 1 }] }, ["int32", "int32"])).toBeUndefined()
     expect(simdPlan({ op: "add", dtype: "float32", args: [leaf, { leaf: 1 }] }, ["float32", "float64"])).toBeUndefined()
     expect(simdPlan({ op: "gt", dtype: "bool", args: [leaf, { leaf: 1 }] }, ["float32", "float32"])).toBeUndefined() // a mask result
