@@ -7,8 +7,33 @@
  * One pass over the windows each; no patch array is built.
  */
 import { convOutputSize, type ConvParams } from "./conv"
-import { allocate } from "./types"
+import { allocate, sizeOf } from "./types"
 import type { Buffer, DType, View } from "./types"
+
+// ---------------------------------------------------------------------------
+// WebAssembly SIMD kernels (installed by the backend selection)
+
+/**
+ * What the WebAssembly backend provides for pooling (see
+ * wasm/poolKernels.ts): the same three kernels, bit for bit, each returning
+ * undefined to decline (a geometry, dtype or layout it does not handle, or
+ * no WebAssembly) so that the JavaScript kernel runs.
+ */
+export interface PoolImplementation {
+  readonly maxPool: (x: View, p: ConvParams) => Buffer | undefined
+  readonly poolSelect: (x: View, t: View, p: ConvParams, outDtype: DType) => Buffer | undefined
+  readonly poolScatter: (x: View, ct: View, p: ConvParams, outDtype: DType) => Buffer | undefined
+}
+
+let poolImpl: PoolImplementation | null = null
+
+/** Installs (or with null removes) the WebAssembly kernels; the JavaScript loops stay the reference and the fallback. */
+export const setPoolImplementation = (impl: PoolImplementation | null): void => {
+  poolImpl = impl
+}
+
+/** Below this many windows the JavaScript loop is as fast as staging into WebAssembly. */
+const WASM_MIN_WINDOWS = 64
 
 type Visit = (n: number, c: number, o: number, max: number, count: number, at: Int32Array, len: number) => void
 
@@ -204,6 +229,8 @@ const windowMax = (X: Buffer, corner: number, kh: number, kw: number, sH: number
 
 /** The maximum of every window: [N, C, H, W] → [N, C, OH, OW]. */
 export const maxPool = (x: View, p: ConvParams, padValue: number, outSize: number): Buffer => {
+  const fast = outSize >= WASM_MIN_WINDOWS ? poolImpl?.maxPool(x, p) : undefined
+  if (fast !== undefined) return fast
   if (twoByTwo(p)) return maxPool2x2(x, p, outSize)
   if (!simple(p)) return maxPoolGeneral(x, p, padValue, outSize)
   const { N, C, OH, OW } = geometry(x, p)
@@ -226,6 +253,8 @@ export const maxPool = (x: View, p: ConvParams, padValue: number, outSize: numbe
 
 /** The tangent of each window's maximum: the mean of `t` over the tied maxima. */
 export const poolSelect = (x: View, t: View, p: ConvParams, padValue: number, outSize: number, outDtype: DType): Buffer => {
+  const fast = outSize >= WASM_MIN_WINDOWS ? poolImpl?.poolSelect(x, t, p, outDtype) : undefined
+  if (fast !== undefined) return fast
   if (!simple(p)) return poolSelectGeneral(x, t, p, padValue, outSize, outDtype)
   const { N, C, OH, OW } = geometry(x, p)
   const [sN, sC, sH, sW] = x.strides
@@ -315,6 +344,8 @@ const poolScatter2x2 = (x: View, ct: View, outDtype: DType): Buffer => {
 
 /** The adjoint of `poolSelect`: each window's cotangent, shared equally by its tied maxima, added into [N, C, H, W]. */
 export const poolScatter = (x: View, ct: View, p: ConvParams, padValue: number, outDtype: DType): Buffer => {
+  const fast = sizeOf(ct.shape) >= WASM_MIN_WINDOWS ? poolImpl?.poolScatter(x, ct, p, outDtype) : undefined
+  if (fast !== undefined) return fast
   if (twoByTwo(p)) return poolScatter2x2(x, ct, outDtype)
   if (!simple(p)) return poolScatterGeneral(x, ct, p, padValue, outDtype)
   const { N, C, H, W, OH, OW } = geometry(x, p)
