@@ -10,9 +10,13 @@
  * @since 0.1.0
  */
 import { ValueError } from "../Errors.js"
+import { setConvImplementation } from "./cpu/conv.js"
 import { setSimdImplementation } from "./cpu/elementwise.js"
 import { setMatmulImplementation } from "./cpu/matmul.js"
+import { setPoolImplementation } from "./cpu/pool.js"
+import { convWasm } from "./wasm/convKernels.js"
 import { runSimd, simdPlan } from "./wasm/fused.js"
+import { poolWasm } from "./wasm/poolKernels.js"
 import { matmulWasm, setThreads as setWasmThreads, wasmAvailable } from "./wasm/index.js"
 
 export type BackendName = "wasm" | "js"
@@ -21,6 +25,8 @@ let current: BackendName | null = null
 
 const install = (name: BackendName): void => {
   setMatmulImplementation(name === "wasm" ? matmulWasm : null)
+  setConvImplementation(name === "wasm" ? convWasm : null)
+  setPoolImplementation(name === "wasm" ? poolWasm : null)
   setSimdImplementation(name === "wasm" ? { plan: simdPlan, run: runSimd } : null)
   current = name
 }

@@ -47,7 +47,7 @@ const validRange = (
   return [lo, Math.max(lo, hi)]
 }
 
-interface Window {
+export interface Window {
   /** Output rows [oh0, oh0 + ohCount) and cols [ow0, ow0 + owCount) that read inside the image. */
   oh0: number
   ohCount: number
@@ -59,7 +59,7 @@ interface Window {
 }
 
 /** The in-bounds window of every kernel offset, indexed `ki * kw + kj`. */
-const windows = (H: number, W: number, OH: number, OW: number, p: ConvParams): Array<Window> => {
+export const windows = (H: number, W: number, OH: number, OW: number, p: ConvParams): Array<Window> => {
   const result: Array<Window> = []
   for (let ki = 0; ki < p.kh; ki++) {
     const [oh0, oh1] = validRange(H, OH, ki, p.strideH, p.dilationH, p.padTop)
@@ -89,6 +89,23 @@ export const channelsMajorStrides = (N: number, C: number, kh: number, kw: numbe
 }
 
 /**
+ * What the WebAssembly backend provides for `im2col` / `col2im` (see
+ * wasm/convKernels.ts): the same results, bit for bit, or undefined where it
+ * does not apply (dtype, layout, size), and the JavaScript loops run.
+ */
+export interface ConvImplementation {
+  readonly im2col: (x: View, p: ConvParams, padValue: number, channelsMajor: boolean) => Buffer | undefined
+  readonly col2im: (cols: View, N: number, C: number, H: number, W: number, p: ConvParams, outDtype: DType) => Buffer | undefined
+}
+
+let convImpl: ConvImplementation | null = null
+
+/** Installs (or with null removes) the WebAssembly kernels; the JavaScript loops stay the reference and the fallback. */
+export const setConvImplementation = (impl: ConvImplementation | null): void => {
+  convImpl = impl
+}
+
+/**
  * Unfolds `x: [N, C, H, W]` into `[N, C, kh, kw, OH, OW]` where entry
  * `(n, c, ki, kj, oh, ow)` is `x[n, c, oh*strideH - padTop + ki*dilationH,
  * ow*strideW - padLeft + kj*dilationW]`, or `padValue` outside the image.
@@ -96,6 +113,8 @@ export const channelsMajorStrides = (N: number, C: number, kh: number, kw: numbe
  * laid out as `channelsMajorStrides` describes.
  */
 export const im2col = (x: View, p: ConvParams, padValue = 0, channelsMajor = false): Buffer => {
+  const fast = convImpl?.im2col(x, p, padValue, channelsMajor)
+  if (fast !== undefined) return fast
   const [N, C, H, W] = x.shape
   const [sN, sC, sH, sW] = x.strides
   const OH = convOutputSize(H, p.kh, p.strideH, p.dilationH, p.padTop, p.padBottom)
@@ -142,6 +161,8 @@ export const col2im = (
   p: ConvParams,
   outDtype: DType
 ): Buffer => {
+  const fast = convImpl?.col2im(cols, N, C, H, W, p, outDtype)
+  if (fast !== undefined) return fast
   const OH = convOutputSize(H, p.kh, p.strideH, p.dilationH, p.padTop, p.padBottom)
   const OW = convOutputSize(W, p.kw, p.strideW, p.dilationW, p.padLeft, p.padRight)
   const out = allocate(outDtype, N * C * H * W)

@@ -194,6 +194,14 @@ export class FunctionBuilder {
     writeU32(this.code, depth)
     return this
   }
+  /** br_table: branches to `depths[i]` for the i32 index i on the stack, to `otherwise` when it is out of range. */
+  brTable(depths: ReadonlyArray<number>, otherwise: number): this {
+    this.code.push(0x0e)
+    writeU32(this.code, depths.length)
+    for (const d of depths) writeU32(this.code, d)
+    writeU32(this.code, otherwise)
+    return this
+  }
   ret(): this {
     this.code.push(0x0f)
     return this
