@@ -15,7 +15,9 @@ import { setSimdImplementation } from "./cpu/elementwise.js"
 import { setMatmulImplementation } from "./cpu/matmul.js"
 import { setPoolImplementation } from "./cpu/pool.js"
 import { convWasm } from "./wasm/convKernels.js"
+import { setResidentMemory } from "./cpu/types.js"
 import { runSimd, simdPlan } from "./wasm/fused.js"
+import { isResident, residentAlloc, residentFree } from "./wasm/kernels.js"
 import { poolWasm } from "./wasm/poolKernels.js"
 import { matmulWasm, setThreads as setWasmThreads, wasmAvailable } from "./wasm/index.js"
 
@@ -28,6 +30,7 @@ const install = (name: BackendName): void => {
   setConvImplementation(name === "wasm" ? convWasm : null)
   setPoolImplementation(name === "wasm" ? poolWasm : null)
   setSimdImplementation(name === "wasm" ? { plan: simdPlan, run: runSimd } : null)
+  setResidentMemory(name === "wasm" ? { alloc: residentAlloc, isResident, free: residentFree } : null)
   current = name
 }
 

@@ -60,6 +60,8 @@ type Step =
       readonly outAvals: ReadonlyArray<ShapedArray>
       /** Slots whose last reader is this step (freed after it). */
       release: ReadonlyArray<number>
+      /** Whether it makes an output of the program (allocated on the JavaScript heap). */
+      escapes: boolean
     }
   | {
       readonly kind: "fused"
@@ -74,6 +76,7 @@ type Step =
       /** How many equations the loop replaces. */
       readonly size: number
       release: ReadonlyArray<number>
+      escapes: boolean
     }
 
 /** A Jaxpr laid out for execution: slots instead of variables, fused elementwise chains, and when each slot dies. */
@@ -137,7 +140,7 @@ export const compileJaxpr = (jaxpr: Jaxpr, consts: ReadonlyArray<NdArray>, optio
   for (const eqn of jaxpr.eqns) {
     if (eqn.outs.length === 1 && inlined.has(eqn.outs[0])) continue // computed inside its reader's loop
     if (!fusible(eqn) || !eqn.inputs.some((v) => inlined.has(v))) {
-      steps.push({ kind: "kernel", prim: eqn.prim, params: eqn.params, inputs: eqn.inputs.map(number), outputs: eqn.outs.map(number), outAvals: eqn.outs.map((v) => v.aval), release: [] })
+      steps.push({ kind: "kernel", prim: eqn.prim, params: eqn.params, inputs: eqn.inputs.map(number), outputs: eqn.outs.map(number), outAvals: eqn.outs.map((v) => v.aval), release: [], escapes: false })
       continue
     }
     const leaves: Array<Var> = []
@@ -178,7 +181,7 @@ export const compileJaxpr = (jaxpr: Jaxpr, consts: ReadonlyArray<NdArray>, optio
     }
     const { expr, bool, node } = build(eqn)
     const simd = node === undefined ? undefined : simdPlan(node, leaves.map((v) => v.aval.dtype))
-    steps.push({ kind: "fused", expr, bool, simd, inputs: leaves.map(number), outputs: [number(eqn.outs[0])], outAvals: [eqn.outs[0].aval], size, release: [] })
+    steps.push({ kind: "fused", expr, bool, simd, inputs: leaves.map(number), outputs: [number(eqn.outs[0])], outAvals: [eqn.outs[0].aval], size, release: [], escapes: false })
   }
 
   // liveness over the steps as they will run
@@ -190,6 +193,8 @@ export const compileJaxpr = (jaxpr: Jaxpr, consts: ReadonlyArray<NdArray>, optio
   const release: Array<Array<number>> = steps.map(() => [])
   for (const [s, i] of lastUse) release[i].push(s)
   steps.forEach((step, i) => (step.release = release[i]))
+  const outputs = new Set(outSlots)
+  for (const step of steps) step.escapes = step.outputs.some((s) => outputs.has(s))
   return { jaxpr, consts, slotCount: slot.size, steps, inSlots, outSlots }
 }
 
@@ -200,48 +205,81 @@ const foreignOutputs = new Set(["pure_callback"])
  * Run a compiled program on concrete arrays. Values are dropped after their
  * last reader; a dropped value whose buffer this run allocated, and which no
  * live value or output shares (views share buffers), goes back to the buffer
- * pool for the next allocation of its size.
+ * pool for the next allocation of its size. Large intermediate values live in
+ * the WebAssembly engine's memory when it is shared, so its kernels read and
+ * write them without staging copies; outputs are copied to the JavaScript
+ * heap and every such buffer is given back before the run returns.
  */
 export const runProgram = (program: Program, args: ReadonlyArray<NdArray>): Array<NdArray> => {
   ensureBackend()
   return cpu.withBufferReuse((allocated: Set<cpu.Buffer>) => {
-    const env: Array<ArrayValue | undefined> = new Array(program.slotCount)
-    const { consts, inSlots, steps, outSlots } = program
-    const live = new Map<cpu.Buffer, number>()
-    const hold = (v: ArrayValue) => live.set(v.buffer, (live.get(v.buffer) ?? 0) + 1)
-    for (let i = 0; i < consts.length; i++) env[i] = consts[i] as ArrayValue
-    for (let i = 0; i < inSlots.length; i++) env[inSlots[i]] = args[i] as ArrayValue
-    for (let k = 0; k < steps.length; k++) {
-      const step = steps[k]
-      const ins = step.inputs.map((s) => env[s]!)
-      if (step.kind === "fused") {
-        const out = step.outAvals[0]
-        const v = ArrayValue.fromBuffer(cpu.mapNew(step.expr, step.bool, ins, out.shape, out.dtype, step.simd), out.dtype, out.shape)
-        env[step.outputs[0]] = v
-        hold(v)
-      } else {
-        const outs = step.prim.kernel ? step.prim.kernel(ins, step.params, step.outAvals) : step.prim.impl(ins, step.params)
-        const foreign = foreignOutputs.has(step.prim.name)
-        for (let j = 0; j < outs.length; j++) {
-          env[step.outputs[j]] = outs[j]
-          if (foreign) allocated.delete(outs[j].buffer) // may be an array the callback's code keeps
-          hold(outs[j])
-        }
-      }
-      for (const s of step.release) {
-        const v = env[s]!
-        env[s] = undefined
-        const n = live.get(v.buffer)
-        if (n === undefined) continue // an input or constant
-        if (n > 1) live.set(v.buffer, n - 1)
-        else {
-          live.delete(v.buffer)
-          if (allocated.has(v.buffer)) cpu.recycle(v.dtype, v.buffer)
+    try {
+      return toHeap(execute(program, args, allocated))
+    } finally {
+      // no buffer in the engine's memory outlives the run (the outputs were copied out)
+      for (const b of allocated) {
+        if (cpu.isResidentBuffer(b)) {
+          cpu.freeResident(b)
+          allocated.delete(b)
         }
       }
     }
-    return outSlots.map((s) => env[s]!)
+  }, true)
+}
+
+/** Arrays whose buffer lives in the engine's memory, copied to the JavaScript heap (views keep their layout). */
+export const toHeap = (values: ReadonlyArray<ArrayValue>): Array<ArrayValue> => {
+  const copies = new Map<cpu.Buffer, cpu.Buffer>()
+  return values.map((v) => {
+    if (!cpu.isResidentBuffer(v.buffer)) return v
+    let copy = copies.get(v.buffer)
+    if (copy === undefined) {
+      copy = v.buffer.slice()
+      copies.set(v.buffer, copy)
+    }
+    return new ArrayValue(copy, v.dtype, v.shape, v.strides, v.offset)
   })
+}
+
+const execute = (program: Program, args: ReadonlyArray<NdArray>, allocated: Set<cpu.Buffer>): Array<ArrayValue> => {
+  const env: Array<ArrayValue | undefined> = new Array(program.slotCount)
+  const { consts, inSlots, steps, outSlots } = program
+  const live = new Map<cpu.Buffer, number>()
+  const hold = (v: ArrayValue) => live.set(v.buffer, (live.get(v.buffer) ?? 0) + 1)
+  for (let i = 0; i < consts.length; i++) env[i] = consts[i] as ArrayValue
+  for (let i = 0; i < inSlots.length; i++) env[inSlots[i]] = args[i] as ArrayValue
+  for (let k = 0; k < steps.length; k++) {
+    const step = steps[k]
+    const ins = step.inputs.map((s) => env[s]!)
+    if (step.kind === "fused") {
+      const out = step.outAvals[0]
+      const run = () => cpu.mapNew(step.expr, step.bool, ins, out.shape, out.dtype, step.simd)
+      const v = ArrayValue.fromBuffer(step.escapes ? cpu.withHeapBuffers(run) : run(), out.dtype, out.shape)
+      env[step.outputs[0]] = v
+      hold(v)
+    } else {
+      const run = () => (step.prim.kernel ? step.prim.kernel(ins, step.params, step.outAvals) : step.prim.impl(ins, step.params))
+      const outs = step.escapes ? cpu.withHeapBuffers(run) : run()
+      const foreign = foreignOutputs.has(step.prim.name)
+      for (let j = 0; j < outs.length; j++) {
+        env[step.outputs[j]] = outs[j]
+        if (foreign) allocated.delete(outs[j].buffer) // may be an array the callback's code keeps
+        hold(outs[j])
+      }
+    }
+    for (const s of step.release) {
+      const v = env[s]!
+      env[s] = undefined
+      const n = live.get(v.buffer)
+      if (n === undefined) continue // an input or constant
+      if (n > 1) live.set(v.buffer, n - 1)
+      else {
+        live.delete(v.buffer)
+        if (allocated.has(v.buffer)) cpu.recycle(v.dtype, v.buffer)
+      }
+    }
+  }
+  return outSlots.map((s) => env[s]!)
 }
 
 // ---------------------------------------------------------------------------

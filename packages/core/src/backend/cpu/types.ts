@@ -44,21 +44,94 @@ let fresh: Set<Buffer> | null = null
 
 const poolKey = (dtype: DType, size: number): string => `${dtype}:${size}`
 
-/** Run `f` recording the buffers allocated meanwhile (what `recycle` may take back). */
-export const withBufferReuse = <A>(f: (allocated: Set<Buffer>) => A): A => {
+/**
+ * Buffers inside the WebAssembly engine's memory ("resident"), installed by
+ * the backend selection: the wasm kernels read and write them in place,
+ * with no staging copy. Only a compiled program's run allocates them, for
+ * its intermediate values, and every one is given back (or, for an output,
+ * copied to the JavaScript heap) before the run returns.
+ */
+export interface ResidentMemory {
+  readonly alloc: (dtype: DType, size: number) => Buffer | undefined
+  readonly isResident: (buffer: Buffer) => boolean
+  readonly free: (buffer: Buffer) => void
+}
+
+let resident: ResidentMemory | null = null
+let residentOn = false
+/** Smaller values stay on the JavaScript heap (staging them costs nothing). */
+const RESIDENT_MIN = 1024
+
+/** Installs (or with null removes) the resident memory. */
+export const setResidentMemory = (memory: ResidentMemory | null): void => {
+  resident = memory
+}
+
+/** Whether `buffer` lives in the engine's memory. */
+export const isResidentBuffer = (buffer: Buffer): boolean => resident !== null && resident.isResident(buffer)
+
+/** Gives a resident buffer back to the engine's memory. */
+export const freeResident = (buffer: Buffer): void => resident?.free(buffer)
+
+/**
+ * Run `f` recording the buffers allocated meanwhile (what `recycle` may take
+ * back); with `residentBuffers`, large ones are allocated in the engine's
+ * memory, and the caller must free what is left of them (`freeResident`).
+ */
+export const withBufferReuse = <A>(f: (allocated: Set<Buffer>) => A, residentBuffers = false): A => {
   const outer = fresh
+  const outerResident = residentOn
   const mine = new Set<Buffer>()
   fresh = mine
+  residentOn = residentBuffers && resident !== null
   try {
     return f(mine)
   } finally {
     fresh = outer
+    residentOn = outerResident
     if (outer !== null) for (const b of mine) outer.add(b)
   }
 }
 
+/** Run `f` (user code: a callback) with plain allocation, none of it pooled or resident. */
+export const withoutBufferReuse = <A>(f: () => A): A => {
+  const outer = fresh
+  const outerResident = residentOn
+  fresh = null
+  residentOn = false
+  try {
+    return f()
+  } finally {
+    fresh = outer
+    residentOn = outerResident
+  }
+}
+
+/** Run `f` (a kernel that makes a program's output) with its buffers on the JavaScript heap. */
+export const withHeapBuffers = <A>(f: () => A): A => {
+  const outer = residentOn
+  residentOn = false
+  try {
+    return f()
+  } finally {
+    residentOn = outer
+  }
+}
+
+const takeResident = (dtype: DType, size: number): Buffer | undefined => {
+  if (!residentOn || size < RESIDENT_MIN) return undefined
+  const buffer = resident!.alloc(dtype, size)
+  if (buffer !== undefined) fresh!.add(buffer)
+  return buffer
+}
+
 /** Give back a buffer that the running program allocated and no longer uses. */
 export const recycle = (dtype: DType, buffer: Buffer): void => {
+  if (resident !== null && resident.isResident(buffer)) {
+    resident.free(buffer)
+    fresh?.delete(buffer)
+    return
+  }
   if (buffer.length < POOL_MIN || pooledBytes + buffer.byteLength > POOL_MAX_BYTES) return
   const key = poolKey(dtype, buffer.length)
   let list = pool.get(key)
@@ -80,6 +153,11 @@ export const clearBufferPool = (): void => {
 
 export const allocate = (dtype: DType, size: number): Buffer => {
   if (fresh !== null) {
+    const inMemory = takeResident(dtype, size)
+    if (inMemory !== undefined) {
+      inMemory.fill(0)
+      return inMemory
+    }
     let buffer: Buffer | undefined
     if (size >= POOL_MIN) {
       buffer = pool.get(poolKey(dtype, size))?.pop()
@@ -96,12 +174,15 @@ export const allocate = (dtype: DType, size: number): Buffer => {
 }
 
 /**
- * A pooled buffer of `size` elements with unspecified contents (for a
- * kernel that writes every element), or undefined when none is pooled; the
- * caller then makes its own and hands it to `adopt`.
+ * A pooled (or resident) buffer of `size` elements with unspecified
+ * contents (for a kernel that writes every element), or undefined when
+ * none is pooled; the caller then makes its own and hands it to `adopt`.
  */
 export const takePooled = (dtype: DType, size: number): Buffer | undefined => {
-  if (fresh === null || size < POOL_MIN) return undefined
+  if (fresh === null) return undefined
+  const inMemory = takeResident(dtype, size)
+  if (inMemory !== undefined) return inMemory
+  if (size < POOL_MIN) return undefined
   const buffer = pool.get(poolKey(dtype, size))?.pop()
   if (buffer !== undefined) {
     pooledBytes -= buffer.byteLength

@@ -378,13 +378,14 @@ const im2colWasm = ({ minWork, chunkBytes }: ConvTuning, x: View, p: ConvParams,
   const perWindow = size / (countA * K)
   const parts = chunks(chunkBytes, countA, K, perWindow * elt, channelsMajor)
   const largest = parts.reduce((most, c) => Math.max(most, (c.a1 - c.a0) * (c.k1 - c.k0)), 0) * perWindow
-  const inAt = alignUp(K * RECORD)
-  const outAt = inAt + alignUp((hi - lo) * elt)
-  const views = scratch(outAt + alignUp(largest * elt))
+  const inRel = alignUp(K * RECORD)
+  const outRel = inRel + alignUp((hi - lo) * elt)
+  const views = scratch(outRel + alignUp(largest * elt))
   if (views === undefined) return undefined
+  const [tableAt, inAt, outAt] = [views.base, views.base + inRel, views.base + outRel]
   const view = dt === "f32" ? views.f32 : views.f64
   view.set(x.buffer.subarray(lo, hi), inAt / elt)
-  const table = new Int32Array(view.buffer, 0, K * 4)
+  const table = new Int32Array(view.buffer, tableAt, K * 4)
   let full = true
   windows(H, W, OH, OW, p).forEach((w, kk) => {
     full &&= w.ohCount === OH && w.owCount === OW
@@ -400,7 +401,7 @@ const im2colWasm = ({ minWork, chunkBytes }: ConvTuning, x: View, p: ConvParams,
     const n = (a1 - a0) * (k1 - k0) * perWindow
     // Positions outside the image keep what is there first: padValue (+0 for a zero of either sign, as allocate gives).
     if (!full) fill(outAt, n * elt, padValue !== 0 ? padValue : 0)
-    run(X, sA * elt, sB * elt, p.strideH * sH * elt, p.strideW * sW * elt, outAt - start * elt, dA * elt, dB * elt, OW * elt, elt, a0, a1, countB, k0, k1, 0)
+    run(X, sA * elt, sB * elt, p.strideH * sH * elt, p.strideW * sW * elt, outAt - start * elt, dA * elt, dB * elt, OW * elt, elt, a0, a1, countB, k0, k1, tableAt)
     out.set(view.subarray(outAt / elt, outAt / elt + n), start)
   }
   stats.im2col++
@@ -450,12 +451,13 @@ const col2imWasm = ({ minWork, chunkBytes }: ConvTuning, cols: View, N: number, 
     spans = parts.map(spanOf)
     if (staged(spans) > MAX_SPAN_RATIO * colsSize) return undefined
   }
-  const inAt = alignUp(K * RECORD)
-  const outAt = inAt + alignUp(spans.reduce((most, [lo, hi]) => Math.max(most, hi - lo), 0) * elt)
-  const views = scratch(outAt + alignUp(size * elt))
+  const inRel = alignUp(K * RECORD)
+  const outRel = inRel + alignUp(spans.reduce((most, [lo, hi]) => Math.max(most, hi - lo), 0) * elt)
+  const views = scratch(outRel + alignUp(size * elt))
   if (views === undefined) return undefined
+  const [tableAt, inAt, outAt] = [views.base, views.base + inRel, views.base + outRel]
   const view = dt === "f32" ? views.f32 : views.f64
-  const table = new Int32Array(view.buffer, 0, K * 4)
+  const table = new Int32Array(view.buffer, tableAt, K * 4)
   windows(H, W, OH, OW, p).forEach((w, kk) => {
     const ki = Math.floor(kk / p.kw)
     const kj = kk % p.kw
@@ -468,7 +470,7 @@ const col2imWasm = ({ minWork, chunkBytes }: ConvTuning, cols: View, N: number, 
   parts.forEach(({ a0, a1, k0, k1 }, j) => {
     const [lo, hi] = spans[j]
     view.set(cols.buffer.subarray(lo, hi), inAt / elt)
-    run(inAt + (cols.offset - lo) * elt, sA * elt, sB * elt, cs[4] * elt, cs[5] * elt, outAt, dA * elt, dB * elt, p.strideH * W * elt, p.strideW * elt, a0, a1, countB, k0, k1, 0)
+    run(inAt + (cols.offset - lo) * elt, sA * elt, sB * elt, cs[4] * elt, cs[5] * elt, outAt, dA * elt, dB * elt, p.strideH * W * elt, p.strideW * elt, a0, a1, countB, k0, k1, tableAt)
   })
   const out = output(outDtype, size)
   out.set(view.subarray(outAt / elt, outAt / elt + size))

@@ -25,7 +25,7 @@
  * writes the result there and it is copied out.
  */
 import { FunctionBuilder, ValType, Simd, type ModuleBuilder } from "./emitter.js"
-import { alignUp, kernelExports, scratch } from "./kernels.js"
+import { alignUp, isResident, kernelExports, scratch } from "./kernels.js"
 
 type DType = "float32" | "float64" | "int32" | "bool"
 type FloatDType = "float32" | "float64"
@@ -495,9 +495,10 @@ const rowLength = (x: Operand): number => {
 /**
  * Runs `plan` over `n` elements: `kinds[j]` is "c" for a contiguous operand,
  * "s" for one value broadcast everywhere, "b" for a row repeated down the
- * leading dims. The result goes into `out` when
- * given, else into a new array (`slice`: no zero-filling); undefined when
- * WebAssembly is unavailable.
+ * leading dims. Operands resident in the engine's memory are read in place,
+ * the others staged. The result goes into `out` when given (in place when
+ * resident), else into a new array (`slice`: no zero-filling); undefined
+ * when WebAssembly is unavailable.
  */
 export const runSimd = (
   plan: SimdPlan,
@@ -510,30 +511,40 @@ export const runSimd = (
   if (run === undefined) return undefined
   const elt = plan.dtype === "float32" ? 4 : 8
   const region = alignUp(n * elt)
-  // layout: one 64-byte slot per broadcast value, then one region per contiguous operand, then the output
-  let at = 64
-  const ptrs: Array<number> = []
+  const inPlace = (j: number) => kinds[j] === "c" && isResident(inputs[j].buffer)
+  // scratch layout: one 64-byte slot per broadcast value, one region per staged operand, then the output
+  let at = 0
+  const rel: Array<number> = []
   for (let j = 0; j < inputs.length; j++) {
-    ptrs.push(at)
-    at += kinds[j] === "s" ? 64 : region
+    rel.push(at)
+    at += kinds[j] === "s" ? 64 : inPlace(j) ? 0 : region
   }
-  const outAt = at
-  const views = scratch(outAt + region)
+  const outInPlace = out !== undefined && isResident(out)
+  const views = scratch(at + (outInPlace ? 0 : region))
   if (views === undefined) return undefined
   const view = plan.dtype === "float32" ? views.f32 : views.f64
+  const ptrs: Array<number> = []
   for (let j = 0; j < inputs.length; j++) {
     const x = inputs[j]
-    if (kinds[j] === "s") view[ptrs[j] / elt] = x.buffer[x.offset]
-    else if (kinds[j] === "c") view.set(x.buffer.subarray(x.offset, x.offset + n), ptrs[j] / elt)
+    const ptr = views.base + rel[j]
+    if (inPlace(j)) {
+      ptrs.push(x.buffer.byteOffset + x.offset * elt)
+      continue
+    }
+    ptrs.push(ptr)
+    if (kinds[j] === "s") view[ptr / elt] = x.buffer[x.offset]
+    else if (kinds[j] === "c") view.set(x.buffer.subarray(x.offset, x.offset + n), ptr / elt)
     else {
       // a row repeated down the leading dims: copy it once per repetition
       const row = rowLength(x)
       const src = x.buffer.subarray(x.offset, x.offset + row)
-      for (let at = ptrs[j] / elt, end = at + n; at < end; at += row) view.set(src, at)
+      for (let i = ptr / elt, end = i + n; i < end; i += row) view.set(src, i)
     }
   }
+  const outAt = outInPlace ? out.byteOffset : views.base + at
   run(...ptrs, outAt, n * elt)
   stats.calls++
+  if (outInPlace) return out
   if (out === undefined) return view.slice(outAt / elt, outAt / elt + n)
   out.set(view.subarray(outAt / elt, outAt / elt + n))
   return out

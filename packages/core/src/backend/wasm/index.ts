@@ -18,6 +18,7 @@
 import { buildMatmulModule, defaultShapes, roundUp, workspaceBytes, type KernelShape, type MatmulExports } from "./matmulKernel.js"
 import { WorkerPool, hardwareThreads } from "./pool.js"
 import { G, LOG_BASE, LOG_CAP } from "./worker.js"
+import { isResident, scratch } from "./kernels.js"
 
 // ---- minimal WebAssembly typings (the project's lib has no DOM types) ---------
 interface WasmMemory {
@@ -392,19 +393,30 @@ export const matmulWasm = (
   const wsBytes = roundUp(workspaceBytes(shape, elt), ALIGN)
   const kp = roundUp(k, shape.unroll)
   const ldc = roundUp(n, NR)
-  const bpAt = roundUp(ALIGN + nThreads * wsBytes, ALIGN)
-  const bAt = roundUp(bpAt + ldc * kp * elt, ALIGN)
-  const cAt = roundUp(bAt + planB.size * elt, ALIGN)
-  const aAt = roundUp(cAt + roundUp(m, MR) * ldc * elt, ALIGN)
-  if (!ensureBytes(e, aAt + planA.size * elt)) return false
-  const view: FloatArray = isF32 ? e.f32 : e.f64
-  const sb = stage(planB, view, bAt / elt, b, bOffset, bRowStride, bColStride, k, n)
+  // operands that already live in the engine's memory (a compiled program's intermediates) are read in place
+  const residentA = isResident(a)
+  const residentB = isResident(b)
+  // offsets inside the scratch region, made absolute below
+  const bpRel = roundUp(ALIGN + nThreads * wsBytes, ALIGN)
+  const bRel = roundUp(bpRel + ldc * kp * elt, ALIGN)
+  const cRel = roundUp(bRel + (residentB ? 0 : planB.size) * elt, ALIGN)
+  const aRel = roundUp(cRel + roundUp(m, MR) * ldc * elt, ALIGN)
+  const region = scratch(aRel + (residentA ? 0 : planA.size) * elt)
+  if (region === undefined) return false
+  const wsAt = region.base + ALIGN
+  const bpAt = region.base + bpRel
+  const bAt = region.base + bRel
+  const cAt = region.base + cRel
+  const aAt = region.base + aRel
+  const view: FloatArray = isF32 ? region.f32 : region.f64
+  const inPlace = (x: FloatArray, off: number, rs: number, cs: number): Staged => ({ base: x.byteOffset / elt + off, rs, cs })
+  const sb = residentB ? inPlace(b, bOffset, bRowStride, bColStride) : stage(planB, view, bAt / elt, b, bOffset, bRowStride, bColStride, k, n)
   const x = e.exports
   const packB = isF32 ? x.packB_f32 : x.packB_f64
   const gemm = isF32 ? x.gemmp_f32 : x.gemmp_f64
   const single = (sa: Staged): void => {
     packB(sb.base * elt, sb.rs * elt, sb.cs * elt, k, kp, n, bpAt)
-    gemm(sa.base * elt, sa.rs * elt, sa.cs * elt, bpAt, kp, cAt, ldc * elt, m, k, n, ALIGN)
+    gemm(sa.base * elt, sa.rs * elt, sa.cs * elt, bpAt, kp, cAt, ldc * elt, m, k, n, wsAt)
   }
 
   const out: FloatArray = view
@@ -429,7 +441,7 @@ export const matmulWasm = (
     // guided self-scheduling: claims of ≈ remaining / (2·threads), at least
     // 4 register tiles and ~32k multiply-adds
     const minBlock = unit * Math.max(4, Math.ceil(32768 / (unit * k * (rows ? n : m))))
-    const sa = stagedLayout(planA, aAt / elt, aOffset, aRowStride, aColStride, m, k)
+    const sa = residentA ? inPlace(a, aOffset, aRowStride, aColStride) : stagedLayout(planA, aAt / elt, aOffset, aRowStride, aColStride, m, k)
     g[G.OP] = isF32 ? 0 : 1
     g[G.A_ROWS] = 0
     g[G.PACK] = 0
@@ -456,7 +468,7 @@ export const matmulWasm = (
     g[G.MINB] = minBlock
     g[G.BLOCKS] = 0
     g[G.LOG_LEN] = 0
-    g[G.WS] = ALIGN
+    g[G.WS] = wsAt
     g[G.WSSTRIDE] = wsBytes
     p.post(nThreads - 1) // its Atomics.store publishes the plain writes above
 
@@ -465,7 +477,7 @@ export const matmulWasm = (
     const slice = rows && rowsSeparable(planA, aRowStride, aColStride, k) ? roundUp(Math.max(Math.ceil(m / 4), Math.ceil(65536 / k)), MR) : m
     for (let r0 = 0; r0 < m; r0 += slice) {
       const r1 = Math.min(m, r0 + slice)
-      stageRows(planA, view, aAt / elt, a, aOffset, aRowStride, aColStride, m, k, r0, r1)
+      if (!residentA) stageRows(planA, view, aAt / elt, a, aOffset, aRowStride, aColStride, m, k, r0, r1)
       Atomics.store(g, G.A_ROWS, r1)
       Atomics.notify(g, G.A_ROWS)
     }
@@ -505,7 +517,7 @@ export const matmulWasm = (
     }
     for (let i = 0; i < Math.min(entries, LOG_CAP); i++) g[LOG_BASE + 2 * i + 1] = 0 // clear the log for the next job
   } else {
-    single(stage(planA, view, aAt / elt, a, aOffset, aRowStride, aColStride, m, k))
+    single(residentA ? inPlace(a, aOffset, aRowStride, aColStride) : stage(planA, view, aAt / elt, a, aOffset, aRowStride, aColStride, m, k))
     copyRows(0, m)
   }
   stats.calls++

@@ -50,9 +50,128 @@ export const kernelExports = <E>(key: string, build: (mod: ModuleBuilder) => voi
   return exports
 }
 
-/** Views over the engine's memory covering at least `bytes`, or undefined (no WebAssembly, or past the 2 GiB cap). */
-export const scratch = (bytes: number): { readonly f32: Float32Array; readonly f64: Float64Array } | undefined => {
+// ---------------------------------------------------------------------------
+// Blocks of the engine's memory
+//
+// Everything that lives in the memory gets a block from one allocator:
+// the scratch region the kernels stage operands in (one block, grown when a
+// call needs more) and the buffers of compiled programs' intermediate values
+// ("resident" buffers, see `residentAlloc`), which the kernels read and write
+// in place. Free blocks are kept by size and reused by the next request of
+// that size (a compiled program asks for the same sizes at every call), or
+// of up to half that size. The memory itself never shrinks.
+
+/** Byte offset of the first block (the matmul self-test uses the bytes below). */
+const HEAP_START = 1 << 16
+
+let top = HEAP_START
+const freeBlocks = new Map<number, Array<number>>()
+const blockBytes = new Map<number, number>()
+
+/** A block of at least `bytes` (64-byte aligned), or undefined (no WebAssembly, or past the 2 GiB cap). */
+const allocBlock = (bytes: number): number | undefined => {
+  const size = Math.max(ALIGN, alignUp(bytes))
+  let list = freeBlocks.get(size)
+  if (list === undefined || list.length === 0) {
+    // best fit among the free blocks up to twice the size
+    let best = 0
+    for (const [s, l] of freeBlocks) if (s > size && s <= 2 * size && l.length > 0 && (best === 0 || s < best)) best = s
+    list = best === 0 ? undefined : freeBlocks.get(best)
+  }
+  const reused = list?.pop()
+  if (reused !== undefined) return reused
   const m = getEngineMemory()
-  if (m === null || !m.ensure(bytes)) return undefined
-  return m.views()
+  // (64 bytes of slack past the last block: vector loops may read a little past an operand's end)
+  if (m === null || !m.ensure(top + size + ALIGN)) return undefined
+  const at = top
+  top += size
+  blockBytes.set(at, size)
+  return at
 }
+
+const freeBlock = (at: number): void => {
+  const size = blockBytes.get(at)!
+  let list = freeBlocks.get(size)
+  if (list === undefined) {
+    list = []
+    freeBlocks.set(size, list)
+  }
+  list.push(at)
+}
+
+let scratchAt = -1
+let scratchBytes = 0
+
+export interface Scratch {
+  readonly f32: Float32Array
+  readonly f64: Float64Array
+  /** byte address of the region (add it to every offset inside the region) */
+  readonly base: number
+}
+
+/**
+ * The scratch region, at least `bytes` long, with views covering the whole
+ * memory; undefined without WebAssembly or past the 2 GiB cap. Valid until
+ * the next call (kernels run one at a time on the calling thread).
+ */
+export const scratch = (bytes: number): Scratch | undefined => {
+  const m = getEngineMemory()
+  if (m === null) return undefined
+  if (bytes > scratchBytes) {
+    const want = Math.max(bytes, Math.floor(scratchBytes * 1.5))
+    const at = allocBlock(want)
+    if (at === undefined) return undefined
+    if (scratchAt >= 0) freeBlock(scratchAt)
+    scratchAt = at
+    scratchBytes = blockBytes.get(at) ?? alignUp(want)
+  }
+  const views = m.views()
+  return { f32: views.f32, f64: views.f64, base: scratchAt }
+}
+
+// ---------------------------------------------------------------------------
+// Resident buffers
+
+type Resident = Float32Array | Float64Array | Int32Array | Uint8Array
+
+/** The SharedArrayBuffer objects over the engine's memory (a new one after each growth). */
+const residentMemories = new WeakSet<object>()
+
+/**
+ * A typed array of `size` elements inside the engine's memory (contents
+ * unspecified), or undefined when the memory is not shared (growing a
+ * non-shared memory would detach it) or full. Only compiled programs use
+ * these, for values that die inside the run; `residentFree` gives it back.
+ */
+export const residentAlloc = (dtype: "float32" | "float64" | "int32" | "bool", size: number): Resident | undefined => {
+  const m = getEngineMemory()
+  if (m === null || !m.shared) return undefined
+  const elt = dtype === "float64" ? 8 : dtype === "bool" ? 1 : 4
+  const at = allocBlock(size * elt)
+  if (at === undefined) return undefined
+  const memory = (m.memory as { readonly buffer: ArrayBufferLike }).buffer
+  residentMemories.add(memory)
+  switch (dtype) {
+    case "float32":
+      return new Float32Array(memory, at, size)
+    case "float64":
+      return new Float64Array(memory, at, size)
+    case "int32":
+      return new Int32Array(memory, at, size)
+    case "bool":
+      return new Uint8Array(memory, at, size)
+  }
+}
+
+/** The allocator's state (tests): bytes handed out so far (the high-water mark) and bytes free for reuse. */
+export const blockStats = (): { readonly top: number; readonly free: number } => {
+  let free = 0
+  for (const [size, list] of freeBlocks) free += size * list.length
+  return { top, free }
+}
+
+/** Whether `buffer` is a resident buffer (a view of the engine's memory). */
+export const isResident = (buffer: ArrayBufferView): boolean => residentMemories.has(buffer.buffer)
+
+/** Gives a resident buffer's block back (the buffer must not be used afterwards). */
+export const residentFree = (buffer: ArrayBufferView): void => freeBlock(buffer.byteOffset)

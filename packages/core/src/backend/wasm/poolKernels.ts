@@ -39,7 +39,7 @@ import type { PoolImplementation } from "../cpu/pool.js"
 import { adopt, isContiguous, sizeOf, takePooled } from "../cpu/types.js"
 import type { Buffer, DType, View } from "../cpu/types.js"
 import { type FunctionBuilder, type ModuleBuilder, Simd, ValType } from "./emitter.js"
-import { alignUp, kernelExports, scratch } from "./kernels.js"
+import { alignUp, isResident, kernelExports, scratch } from "./kernels.js"
 
 const { i32, v128 } = ValType
 
@@ -440,16 +440,22 @@ const run = (dtype: "float32" | "float64", name: "maxPool" | "select" | "scatter
   const kernels = kernelExports<PoolExports>("pool2x2", build)
   if (kernels === undefined) return undefined
   const elt = dtype === "float32" ? 4 : 8
-  const ptrs: Array<number> = []
+  // inputs resident in the engine's memory (a compiled program's intermediates) are read in place
+  const rel: Array<number> = []
   let at = 0
   for (const b of inputs) {
-    ptrs.push(at)
-    at += alignUp(b.length * elt)
+    rel.push(at)
+    if (!isResident(b)) at += alignUp(b.length * elt)
   }
   const views = scratch(at + outSize * elt)
   if (views === undefined) return undefined
   const mem = dtype === "float32" ? views.f32 : views.f64
-  inputs.forEach((b, i) => mem.set(b, ptrs[i] / elt))
+  const ptrs = inputs.map((b, i) => {
+    if (isResident(b)) return b.byteOffset
+    mem.set(b, (views.base + rel[i]) / elt)
+    return views.base + rel[i]
+  })
+  at += views.base
   kernels[`${name}_${dtype === "float32" ? "f32" : "f64"}`](...ptrs, at, ...args)
   const result = mem.subarray(at / elt, at / elt + outSize)
   const pooled = takePooled(dtype, outSize)

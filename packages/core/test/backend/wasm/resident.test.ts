@@ -1,0 +1,100 @@
+// A compiled program's large intermediate values live in the WebAssembly
+// engine's memory ("resident" buffers) for the length of one run: these tests
+// check that nothing resident escapes a run (outputs, views of intermediates,
+// callback arguments), that every block is given back (also when the run
+// throws), and that the numbers are those of the eager run (whose buffers are
+// all on the JavaScript heap).
+import { afterAll, describe, expect, it } from "vitest"
+import { grad, jit, NdArray as N, type NdArray, pureCallback, setBackend } from "@gradfx/core"
+import { blockStats, isResident } from "../../../src/backend/wasm/kernels.js"
+import { getEngineMemory, wasmAvailable } from "../../../src/backend/wasm/index.js"
+
+afterAll(() => setBackend(wasmAvailable() ? "wasm" : "js"))
+
+const shared = wasmAvailable() && getEngineMemory()?.shared === true
+const bits = (x: NdArray): Array<number> => Array.from(x.data())
+const sameBits = (a: ReadonlyArray<number>, b: ReadonlyArray<number>): boolean => a.length === b.length && a.every((v, i) => Object.is(v, b[i]))
+
+const cnn = (p: { w: NdArray; d: NdArray }, x: NdArray): NdArray => {
+  const h = N.maxPool2d(N.mul(N.conv2d(x, p.w), N.astype(N.greater(N.conv2d(x, p.w), 0), "float32")), { kernelSize: 2 })
+  return N.sum(N.sigmoid(N.matmul(N.reshape(h, [x.shape[0], -1]), p.d)))
+}
+
+describe.runIf(shared)("resident buffers of compiled programs", () => {
+  const x = N.reshape(N.sin(N.arange(8 * 1 * 12 * 12, undefined, 1, { dtype: "float32" })), [8, 1, 12, 12])
+  const p = {
+    w: N.reshape(N.cos(N.arange(6 * 25, undefined, 1, { dtype: "float32" })), [6, 1, 5, 5]),
+    d: N.reshape(N.sin(N.arange(6 * 4 * 4 * 10, undefined, 1, { dtype: "float32" })), [96, 10])
+  }
+
+  it("a jitted gradient gives the eager gradient's bits, and no output lives in the engine's memory", () => {
+    setBackend("wasm")
+    const expected = grad(cnn)(p, x) // eager: every buffer on the JavaScript heap
+    const g = jit(grad(cnn))(p, x)
+    expect(sameBits(bits(g.w), bits(expected.w))).toBe(true)
+    expect(sameBits(bits(g.d), bits(expected.d))).toBe(true)
+    expect(isResident(g.w.data() as Float32Array)).toBe(false)
+  })
+
+  it("outputs that are views of intermediates are copied out with their layout", () => {
+    setBackend("wasm")
+    const f = jit((a: NdArray) => {
+      const big = N.mul(N.add(a, 1), 2) // 4096 elements: resident inside the run
+      return [N.transpose(big), N.reshape(big, [64, 64]), N.sum(big)]
+    })
+    const a = N.reshape(N.arange(4096, undefined, 1, { dtype: "float32" }), [32, 128])
+    const [t, r, s] = f(a)
+    const eager = N.mul(N.add(a, 1), 2)
+    expect(sameBits(bits(t), bits(N.transpose(eager)))).toBe(true)
+    expect(sameBits(bits(r), bits(eager))).toBe(true)
+    expect(s.item()).toBe(N.sum(eager).item())
+    f(N.zeros([32, 128])) // a second run reuses the blocks: the first results must not change
+    expect(sameBits(bits(t), bits(N.transpose(eager)))).toBe(true)
+  })
+
+  it("repeated runs reuse the same blocks (no growth), also when a run throws", () => {
+    setBackend("wasm")
+    const step = jit(grad(cnn))
+    step(p, x)
+    step(p, x)
+    const before = blockStats()
+    for (let i = 0; i < 5; i++) step(p, x)
+    expect(blockStats().top).toBe(before.top)
+    const failing = jit((a: NdArray) => {
+      const big = N.exp(N.mul(a, 2)) // resident, and still live when the callback throws
+      const c = pureCallback(
+        () => {
+          throw new Error("boom")
+        },
+        { shape: [], dtype: "float32" },
+        N.sum(big)
+      )
+      return N.add(big, c)
+    })
+    const a = N.ones([64, 64])
+    expect(() => failing(a)).toThrow("boom")
+    const afterFirst = blockStats()
+    for (let i = 0; i < 5; i++) expect(() => failing(a)).toThrow("boom")
+    expect(blockStats().top).toBe(afterFirst.top)
+  })
+
+  it("a callback gets arrays on the JavaScript heap, which it may keep", () => {
+    setBackend("wasm")
+    const kept: Array<NdArray> = []
+    const f = jit((a: NdArray) => {
+      const big = N.mul(a, 3)
+      return pureCallback(
+        (v: NdArray) => {
+          kept.push(v)
+          return N.sum(v)
+        },
+        { shape: [], dtype: "float32" },
+        big
+      )
+    })
+    f(N.ones([64, 64]))
+    expect(isResident(kept[0].data() as Float32Array)).toBe(false)
+    f(N.full([64, 64], 5))
+    expect(bits(kept[0]).every((v) => v === 3)).toBe(true)
+  })
+})
