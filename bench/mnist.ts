@@ -9,7 +9,8 @@
  * A full epoch is 60,000 images; to keep `pnpm bench` short each timed run
  * covers a slice of the epoch (10,000 images = 1/6 epoch; 2,000 with
  * BENCH_QUICK) and seconds per epoch are that time scaled up. The median of
- * 3 runs (1 with BENCH_QUICK) follows 10 warm-up steps. "loss" is the mean
+ * 3 runs (1 with BENCH_QUICK) follows a warm-up as long as one run (at
+ * least 10 steps), the same for every system. "loss" is the mean
  * loss on the first 1,000 training images after the timed runs (untimed):
  * the systems do the same work, so they should agree closely.
  */
@@ -50,8 +51,10 @@ export const run = async (): Promise<void> => {
         continue
       }
       try {
+        // warm-up: as many steps as one timed run, the same for every system (so the losses stay comparable),
+        // enough for compiled programs and wasm kernels to reach their optimised tier
         let b = 0
-        for (let i = 0; i < warmupSteps; i++, b++) {
+        for (let i = 0; i < Math.max(warmupSteps, steps); i++, b++) {
           const { x, y } = copyBatch(data, order, b, size)
           trainer.step(x, y, size)
         }
