@@ -132,7 +132,11 @@ export const Simd = {
   f32x4_relaxed_madd: 0x105,
   f64x2_relaxed_madd: 0x107,
   f32x4_extract_lane: 0x1f,
-  f64x2_extract_lane: 0x21
+  f64x2_extract_lane: 0x21,
+  v128_load32_zero: 0x5c,
+  i16x8_extend_low_i8x16_u: 0x89,
+  i32x4_extend_low_i16x8_u: 0xa9,
+  i32x4_ne: 0x38
 } as const
 
 /**
@@ -357,6 +361,9 @@ export class FunctionBuilder {
   }
   v128Load32Splat(offset = 0): this {
     return this.simd(Simd.v128_load32_splat).memarg(4, offset)
+  }
+  v128Load32Zero(offset = 0, alignBytes = 4): this {
+    return this.simd(Simd.v128_load32_zero).memarg(alignBytes, offset)
   }
   v128Load64Splat(offset = 0): this {
     return this.simd(Simd.v128_load64_splat).memarg(8, offset)

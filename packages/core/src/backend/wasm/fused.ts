@@ -40,6 +40,8 @@ export interface SimdPlan {
   readonly root: SimdNode
   readonly dtype: FloatDType
   readonly leaves: number
+  /** which leaves are bool arrays (one byte per element, read as masks) */
+  readonly masks: ReadonlyArray<boolean>
   readonly key: string
 }
 
@@ -94,9 +96,10 @@ const isFloatDType = (d: DType): d is FloatDType => d === "float32" || d === "fl
 export const simdPlan = (root: SimdNode, leafDtypes: ReadonlyArray<DType>): SimdPlan | undefined => {
   if ("leaf" in root || !isFloatDType(root.dtype)) return undefined
   const dtype = root.dtype
-  if (leafDtypes.some((d) => d !== dtype)) return undefined
+  if (leafDtypes.some((d) => d !== dtype && d !== "bool")) return undefined
   const check = (node: SimdNode, want: Cls): string | undefined => {
-    if ("leaf" in node) return want === "num" ? `$${node.leaf}` : undefined
+    // a leaf of the lanes' dtype where a number is wanted, a bool array (0/1 bytes, read as a mask) where a mask is
+    if ("leaf" in node) return leafDtypes[node.leaf] === (want === "num" ? dtype : "bool") ? `${want === "num" ? "$" : "?"}${node.leaf}` : undefined
     const sig = signatures[node.op]
     if (sig === undefined || sig.out !== want || sig.args.length !== node.args.length) return undefined
     if (node.dtype !== (sig.out === "num" ? dtype : "bool")) return undefined
@@ -109,7 +112,7 @@ export const simdPlan = (root: SimdNode, leafDtypes: ReadonlyArray<DType>): Simd
     return `${node.op}(${parts.join(",")})`
   }
   const key = check(root, "num")
-  return key === undefined ? undefined : { root, dtype, leaves: leafDtypes.length, key: `${dtype}:${key}` }
+  return key === undefined ? undefined : { root, dtype, leaves: leafDtypes.length, masks: leafDtypes.map((d) => d === "bool"), key: `${dtype}:${key}` }
 }
 
 interface Lanes {
@@ -340,7 +343,15 @@ const buildLoop = (mod: ModuleBuilder, plan: SimdPlan, kinds: string): void => {
     const t = f.local(v128)
     if ("leaf" in node) {
       if (kinds[node.leaf] === "s") return scalars[node.leaf]
-      f.get(node.leaf).get(i).add().v128Load(0, 1).set(t)
+      if (!plan.masks[node.leaf]) {
+        f.get(node.leaf).get(i).add().v128Load(0, 1).set(t)
+        return t
+      }
+      // a bool array: the lanes' bytes, widened to 32-bit lanes, ≠ 0 (for f64x2 each mask doubled to 64 bits)
+      f.get(node.leaf).get(i).i32(plan.dtype === "float32" ? 2 : 3).shrU().add().v128Load32Zero(0, 1)
+      f.simd(Simd.i16x8_extend_low_i8x16_u).simd(Simd.i32x4_extend_low_i16x8_u).v128Zero().simd(Simd.i32x4_ne)
+      if (plan.dtype === "float64") f.v128Zero().shuffle([0, 1, 2, 3, 0, 1, 2, 3, 4, 5, 6, 7, 4, 5, 6, 7])
+      f.set(t)
       return t
     }
     const a = node.args.map(eval_)
@@ -517,7 +528,7 @@ export const runSimd = (
   const rel: Array<number> = []
   for (let j = 0; j < inputs.length; j++) {
     rel.push(at)
-    at += kinds[j] === "s" ? 64 : inPlace(j) ? 0 : region
+    at += kinds[j] === "s" ? 64 : inPlace(j) ? 0 : plan.masks[j] ? alignUp(n) : region
   }
   const outInPlace = out !== undefined && isResident(out)
   const views = scratch(at + (outInPlace ? 0 : region))
@@ -528,17 +539,23 @@ export const runSimd = (
     const x = inputs[j]
     const ptr = views.base + rel[j]
     if (inPlace(j)) {
-      ptrs.push(x.buffer.byteOffset + x.offset * elt)
+      ptrs.push(x.buffer.byteOffset + x.offset * (plan.masks[j] ? 1 : elt))
       continue
     }
     ptrs.push(ptr)
-    if (kinds[j] === "s") view[ptr / elt] = x.buffer[x.offset]
-    else if (kinds[j] === "c") view.set(x.buffer.subarray(x.offset, x.offset + n), ptr / elt)
+    const mask = plan.masks[j]
+    // a bool array is staged as bytes; a broadcast bool as a lane of all ones or all zeros
+    const target: Float32Array | Float64Array | Uint8Array = mask ? new Uint8Array(view.buffer) : view
+    const unit = mask ? 1 : elt
+    if (kinds[j] === "s") {
+      if (mask) new Int32Array(view.buffer, ptr, elt / 4).fill(x.buffer[x.offset] !== 0 ? -1 : 0)
+      else view[ptr / elt] = x.buffer[x.offset]
+    } else if (kinds[j] === "c") target.set(x.buffer.subarray(x.offset, x.offset + n), ptr / unit)
     else {
       // a row repeated down the leading dims: copy it once per repetition
       const row = rowLength(x)
       const src = x.buffer.subarray(x.offset, x.offset + row)
-      for (let i = ptr / elt, end = i + n; i < end; i += row) view.set(src, i)
+      for (let i = ptr / unit, end = i + n; i < end; i += row) target.set(src, i)
     }
   }
   const outAt = outInPlace ? out.byteOffset : views.base + at

@@ -196,6 +196,37 @@ describe.runIf(wasmAvailable())("WebAssembly SIMD elementwise loops", () => {
     expect(sameBits(bits(out), bits(N.sub(w, N.mul(g, 0.1))))).toBe(true)
   })
 
+  it("bool arrays are read as masks (where, logical ops), contiguous, broadcast and as rows, both dtypes", () => {
+    for (const dtype of ["float32", "float64"] as const) {
+      for (const n of [257, 1000, 4096]) {
+        const a = N.array(Array.from({ length: n }, (_, i) => specials[i % specials.length] * ((i % 7) - 3)), { dtype })
+        const b = N.array(Array.from({ length: n }, (_, i) => specials[(i * 5) % specials.length]), { dtype })
+        const m = N.array(Array.from({ length: n }, (_, i) => (i * 2654435761) % 7 < 3))
+        const rows = N.broadcastTo(N.array(Array.from({ length: 8 }, (_, i) => i % 3 === 0)), [Math.floor(n / 8), 8])
+        const f = (m: NdArray, a: NdArray, b: NdArray) => N.where(m, N.mul(a, b), N.sub(a, b))
+        const g = (m: NdArray, a: NdArray) => N.where(N.logicalAnd(m, N.greater(a, 0)), a, 0)
+        const h = (r: NdArray, a: NdArray) => N.where(r, a, N.neg(a))
+        const a2 = N.reshape(N.slice(a, [[0, Math.floor(n / 8) * 8]]), [Math.floor(n / 8), 8])
+        const cases: Array<[string, () => NdArray]> = [
+          ["where(m, a·b, a−b)", () => f(m, a, b)],
+          ["where(m ∧ a > 0, a, 0)", () => g(m, a)],
+          ["where(true, a·b, a−b)", () => f(N.broadcastTo(N.array(true), [n]), a, b)],
+          ["where(rows, a, −a)", () => h(rows, a2)]
+        ]
+        for (const [name, run] of cases) {
+          setBackend("js")
+          const expected = bits(run())
+          setBackend("wasm")
+          const before = simdStats().calls
+          const eager = bits(run())
+          const fused = bits(jit(run)())
+          expect(simdStats().calls - before, `${name} ${dtype} n=${n}: SIMD loops`).toBeGreaterThanOrEqual(1)
+          expect(sameBits(eager, expected) && sameBits(fused, expected), `${name} ${dtype} n=${n}`).toBe(true)
+        }
+      }
+    }
+  })
+
   it("a row broadcast down the leading dims (a bias) is staged by repeating it", () => {
     const x = N.reshape(N.sin(N.arange(3 * 64 * 37, undefined, 1, { dtype: "float32" })), [3, 64, 37])
     const b = N.reshape(N.cos(N.arange(64 * 37, undefined, 1, { dtype: "float32" })), [64, 37])
