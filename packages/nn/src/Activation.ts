@@ -46,15 +46,18 @@ export const sigmoid: Unary = (x) => NdArray.sigmoid(x)
 export const tanh: Unary = (x) => NdArray.tanh(x)
 
 /**
- * Rectified linear unit max(x, 0), computed as x·[x > 0] so the derivative
- * at 0 is 0 (as in PyTorch and JAX) and NaN propagates.
+ * Rectified linear unit max(x, 0), as JAX and PyTorch define it: +0 for
+ * x ≤ 0 (−∞ included), NaN for NaN, derivative 0 at 0. Computed as
+ * `where(x > 0 or x is NaN, x, 0)` — a select, so the backward pass passes
+ * the cotangent through the same mask (no `maximum`, whose tangent would be
+ * shared at the tie x = 0).
  *
  * @example
  * Activation.relu(NdArray.array([-2, 0, 3])) // [0, 0, 3]
  * @category activations
  * @since 0.1.0
  */
-export const relu: Unary = (x) => NdArray.mul(x, NdArray.astype(NdArray.greater(x, 0), x.dtype))
+export const relu: Unary = (x) => NdArray.where(NdArray.logicalOr(NdArray.greater(x, 0), NdArray.isNan(x)), x, 0)
 
 /**
  * Leaky ReLU: x for x > 0, `slope`·x otherwise (default slope 0.01, PyTorch's).

@@ -76,6 +76,13 @@ describe("Activation: values", () => {
     expect(d).toBeLessThan(1e-3)
   })
 
+  it("relu is +0 at and below 0 (−∞ included) and NaN at NaN, as in JAX and PyTorch", () => {
+    const y = values(Activation.relu(f64([-Infinity, -2, -0, 0, 3, Infinity, NaN])))
+    expect(y.slice(0, 6)).toEqual([0, 0, 0, 0, 3, Infinity])
+    expect(y.slice(0, 4).every((v) => Object.is(v, 0))).toBe(true)
+    expect(Number.isNaN(y[6])).toBe(true)
+  })
+
   it("relu has derivative 0 at 0 (as PyTorch and JAX) and leaks with slope", () => {
     expect(values(grad((x: Array_) => NdArray.sum(Activation.relu(x)))(f64([-1, 0, 2])))).toEqual([0, 0, 1])
     expect(values(grad((x: Array_) => NdArray.sum(Activation.leakyRelu(x, 0.1)))(f64([-1, 2])))).toEqual([0.1, 1])
