@@ -412,6 +412,18 @@ interface FunctionEntry {
   readonly builder: FunctionBuilder
 }
 
+/** `for (i = start; i < limit; i += step) body()` with locals i, limit (i set by the caller). */
+export const forUp = (f: FunctionBuilder, i: number, limit: number, step: number, body: () => void): void => {
+  f.block(() => {
+    f.get(i).get(limit).geS().brIf(0)
+    f.loop(() => {
+      body()
+      f.addConst(i, step)
+      f.get(i).get(limit).ltS().brIf(0)
+    })
+  })
+}
+
 export interface MemoryImport {
   readonly module: string
   readonly name: string

@@ -34,7 +34,7 @@
  * larger tiles or an unrolled depth loop spill (V8 also hoists every distinct
  * `memory base + constant offset` into its own register) and lose 20–35 %.
  */
-import { ModuleBuilder, ValType, Simd, type FunctionBuilder } from "./emitter.js"
+import { forUp, ModuleBuilder, ValType, Simd, type FunctionBuilder } from "./emitter.js"
 
 const { i32, v128 } = ValType
 
@@ -73,18 +73,6 @@ export const roundUp = (x: number, m: number): number => Math.ceil(x / m) * m
 /** Bytes of the A-packing workspace one thread needs. */
 export const workspaceBytes = (shape: KernelShape, elt: number): number =>
   roundUp(shape.mc, shape.mr) * roundUp(shape.kc, shape.unroll) * elt + 64
-
-/** `for (i = start; i < limit; i += step) body()` with locals i, limit. */
-const forUp = (f: FunctionBuilder, i: number, limit: number, step: number, body: () => void): void => {
-  f.block(() => {
-    f.get(i).get(limit).geS().brIf(0)
-    f.loop(() => {
-      body()
-      f.addConst(i, step)
-      f.get(i).get(limit).ltS().brIf(0)
-    })
-  })
-}
 
 interface DTypeOps {
   readonly elt: number

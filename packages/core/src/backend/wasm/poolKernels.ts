@@ -38,22 +38,10 @@ import type { ConvParams } from "../cpu/conv.js"
 import type { PoolImplementation } from "../cpu/pool.js"
 import { adopt, isContiguous, sizeOf, takePooled } from "../cpu/types.js"
 import type { Buffer, DType, View } from "../cpu/types.js"
-import { type FunctionBuilder, type ModuleBuilder, Simd, ValType } from "./emitter.js"
+import { forUp, type FunctionBuilder, type ModuleBuilder, Simd, ValType } from "./emitter.js"
 import { alignUp, isResident, kernelExports, scratch } from "./kernels.js"
 
 const { i32, v128 } = ValType
-
-/** `for (i = start; i < limit; i += step) body()` with locals i, limit. */
-const forUp = (f: FunctionBuilder, i: number, limit: number, step: number, body: () => void): void => {
-  f.block(() => {
-    f.get(i).get(limit).geS().brIf(0)
-    f.loop(() => {
-      body()
-      f.addConst(i, step)
-      f.get(i).get(limit).ltS().brIf(0)
-    })
-  })
-}
 
 /** The byte lanes of elements `items` (of `elt` bytes) for `i8x16.shuffle`. */
 const pick = (elt: number, items: ReadonlyArray<number>): Array<number> => items.flatMap((i) => Array.from({ length: elt }, (_, k) => i * elt + k))

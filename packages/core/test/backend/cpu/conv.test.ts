@@ -3,20 +3,9 @@ import { describe, expect, it } from "vitest"
 import { col2im, convOutputSize, im2col } from "../../../src/backend/cpu/conv"
 import type { ConvParams } from "../../../src/backend/cpu/conv"
 import type { DType, View } from "../../../src/backend/cpu/types"
-import { arbLayoutOrContiguous, at, contiguousLayout, indices, makeView, makeViewOf, mismatch, mismatchClose, read, store, values } from "./helpers"
+import { arbConvParams, arbLayoutOrContiguous, at, contiguousLayout, indices, makeView, makeViewOf, mismatch, mismatchClose, read, store, values } from "./helpers"
 
-const arbParams: fc.Arbitrary<ConvParams> = fc.record({
-  kh: fc.integer({ min: 1, max: 3 }),
-  kw: fc.integer({ min: 1, max: 3 }),
-  strideH: fc.integer({ min: 1, max: 3 }),
-  strideW: fc.integer({ min: 1, max: 3 }),
-  dilationH: fc.integer({ min: 1, max: 2 }),
-  dilationW: fc.integer({ min: 1, max: 2 }),
-  padTop: fc.integer({ min: 0, max: 2 }),
-  padBottom: fc.integer({ min: 0, max: 2 }),
-  padLeft: fc.integer({ min: 0, max: 2 }),
-  padRight: fc.integer({ min: 0, max: 2 })
-})
+const arbParams = arbConvParams(3)
 
 const outSizes = (H: number, W: number, p: ConvParams): [number, number] => [
   convOutputSize(H, p.kh, p.strideH, p.dilationH, p.padTop, p.padBottom),

@@ -2,6 +2,7 @@
 import fc from "fast-check"
 import { allocate, sizeOf } from "../../../src/backend/cpu/types"
 import type { Buffer, DType, View } from "../../../src/backend/cpu/types"
+import type { ConvParams } from "../../../src/backend/cpu/conv"
 
 /** A small deterministic PRNG (mulberry32) returning floats in [0, 1). */
 export const prng = (seed: number): (() => number) => {
@@ -190,3 +191,18 @@ export const mismatchClose = (
 
 export const FLOATS: ReadonlyArray<DType> = ["float32", "float64"]
 export const DTYPES: ReadonlyArray<DType> = ["float32", "float64", "int32", "bool"]
+
+/** Convolution geometry: windows up to maxK × maxK, strides 1–3, dilations 1–2, padding 0–2 on each side. */
+export const arbConvParams = (maxK: number): fc.Arbitrary<ConvParams> =>
+  fc.record({
+    kh: fc.integer({ min: 1, max: maxK }),
+    kw: fc.integer({ min: 1, max: maxK }),
+    strideH: fc.integer({ min: 1, max: 3 }),
+    strideW: fc.integer({ min: 1, max: 3 }),
+    dilationH: fc.integer({ min: 1, max: 2 }),
+    dilationW: fc.integer({ min: 1, max: 2 }),
+    padTop: fc.integer({ min: 0, max: 2 }),
+    padBottom: fc.integer({ min: 0, max: 2 }),
+    padLeft: fc.integer({ min: 0, max: 2 }),
+    padRight: fc.integer({ min: 0, max: 2 })
+  })

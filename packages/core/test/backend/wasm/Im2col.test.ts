@@ -11,7 +11,7 @@ import { channelsMajorStrides, col2im, convOutputSize, im2col, setConvImplementa
 import type { Buffer, DType, View } from "../../../src/backend/cpu/types.js"
 import { convKernels, convStats } from "../../../src/backend/wasm/convKernels.js"
 import { wasmAvailable } from "../../../src/backend/wasm/index.js"
-import { arbLayoutOrContiguous, contiguousLayout, makeView, values } from "../cpu/helpers.js"
+import { arbConvParams, arbLayoutOrContiguous, contiguousLayout, makeView, values } from "../cpu/helpers.js"
 
 afterAll(() => setBackend(wasmAvailable() ? "wasm" : "js"))
 
@@ -36,18 +36,7 @@ const difference = (a: Buffer, b: Buffer): string | null => {
   return null
 }
 
-const arbParams: fc.Arbitrary<ConvParams> = fc.record({
-  kh: fc.integer({ min: 1, max: 4 }),
-  kw: fc.integer({ min: 1, max: 4 }),
-  strideH: fc.integer({ min: 1, max: 3 }),
-  strideW: fc.integer({ min: 1, max: 3 }),
-  dilationH: fc.integer({ min: 1, max: 2 }),
-  dilationW: fc.integer({ min: 1, max: 2 }),
-  padTop: fc.integer({ min: 0, max: 2 }),
-  padBottom: fc.integer({ min: 0, max: 2 }),
-  padLeft: fc.integer({ min: 0, max: 2 }),
-  padRight: fc.integer({ min: 0, max: 2 })
-})
+const arbParams = arbConvParams(4)
 
 const dim = (max: number) => fc.oneof(fc.integer({ min: 0, max }), fc.constant(1))
 
