@@ -3,10 +3,11 @@
  *
  * The module is generated at run time (matmulKernel.ts / emitter.ts) and
  * instantiated once on one linear memory that is reused (and grown) across
- * calls. Operands are staged into that memory with `TypedArray.set` (one
- * memcpy when the view is dense enough, per-row/column copies or a gather
- * otherwise), packed and multiplied inside wasm, and the result is copied
- * out.
+ * calls. Operands are staged into a scratch region of that memory
+ * (kernels.ts) with `TypedArray.set` (one memcpy when the view is dense
+ * enough, per-row/column copies or a gather otherwise) — or read in place
+ * when they already live there — packed and multiplied inside wasm, and the
+ * result is copied out.
  *
  * Large products are shared between the calling thread and `worker_threads`
  * that use the same (shared) memory: B is packed once into a shared buffer,
