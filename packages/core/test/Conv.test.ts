@@ -253,6 +253,14 @@ describe("pooling against direct window loops", () => {
     ])
   })
 
+  it("pooling without a kernelSize (a bare number from JavaScript, or {}) is a ValueError, not a 1×1 window", () => {
+    const x = NdArray.zeros([1, 1, 4, 4])
+    for (const pool of [NdArray.maxPool2d, NdArray.avgPool2d]) {
+      expect(() => pool(x, 2 as unknown as { kernelSize: number })).toThrow(/kernelSize/)
+      expect(() => pool(x, {} as { kernelSize: number })).toThrow(/kernelSize/)
+    }
+  })
+
   it("maxPool2d padding never wins: int32 and bool images pad with the dtype's lowest value", () => {
     const ints = NdArray.maxPool2d(NdArray.full([1, 1, 2, 2], -5, { dtype: "int32" }), { kernelSize: 2, stride: 1, padding: 1 })
     expect(ints.dtype).toBe("int32")

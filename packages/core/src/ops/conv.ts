@@ -115,9 +115,17 @@ export interface PoolOptions {
   readonly padding?: Padding
 }
 
+/** The window size of pooling options (required: a bare number or a missing kernelSize is an error, not a 1×1 window). */
+const kernelSize = (op: string, options: PoolOptions): [number, number] => {
+  if (typeof options !== "object" || options === null || options.kernelSize === undefined) {
+    throw new ValueError({ op, hint: `expects options with a kernelSize, e.g. ${op}(x, { kernelSize: 2 }); got ${JSON.stringify(options)}` })
+  }
+  return pair(op, options.kernelSize, 1, "kernel sizes")
+}
+
 const pool = (op: string, x: NdArray, options: PoolOptions, padValue: number, reduce: (cols: NdArray) => NdArray): NdArray => {
   const [xb, single] = asBatch(op, x)
-  const k = pair(op, options.kernelSize, 1, "kernel sizes")
+  const k = kernelSize(op, options)
   const p = patchParams(op, xb, k, options, options.stride === undefined ? k : pair(op, options.stride, 1, "strides"), padValue)
   const y = reduce(im2col(xb, p))
   return single ? reshape(y, y.shape.slice(1)) : y
@@ -131,7 +139,7 @@ const pool = (op: string, x: NdArray, options: PoolOptions, padValue: number, re
  */
 export const maxPool2d = (x: NdArray, options: PoolOptions): NdArray => {
   const [xb, single] = asBatch("maxPool2d", x)
-  const k = pair("maxPool2d", options.kernelSize, 1, "kernel sizes")
+  const k = kernelSize("maxPool2d", options)
   const p = patchParams("maxPool2d", xb, k, options, options.stride === undefined ? k : pair("maxPool2d", options.stride, 1, "strides"), isFloat(x.dtype) ? -Infinity : x.dtype === "int32" ? -(2 ** 31) : 0)
   const y = maxPool(xb, p)
   return single ? reshape(y, y.shape.slice(1)) : y
