@@ -23,7 +23,13 @@ import type { Buffer, DType, View } from "./types"
 export interface SimdImplementation {
   readonly plan: (root: SimdNode, leafDtypes: ReadonlyArray<DType>) => SimdPlan | undefined
   /** the result in `out` when given, else in a new buffer; undefined when WebAssembly is unavailable */
-  readonly run: (plan: SimdPlan, inputs: ReadonlyArray<View>, kinds: string, n: number, out: Float32Array | Float64Array | undefined) => Float32Array | Float64Array | undefined
+  readonly run: (
+    plan: SimdPlan,
+    inputs: ReadonlyArray<View>,
+    kinds: string,
+    n: number,
+    out: Float32Array | Float64Array | Uint8Array | undefined
+  ) => Float32Array | Float64Array | Uint8Array | undefined
 }
 
 let simd: SimdImplementation | null = null
@@ -282,7 +288,7 @@ export const mapNew = (
   // Both loops write every element: a pooled buffer needs no zeroing.
   const pooled = takePooled(outDtype, size)
   if (simdOk) {
-    const out = simd!.run(plan!, inputs, kinds, size, pooled as Float32Array | Float64Array | undefined)
+    const out = simd!.run(plan!, inputs, kinds, size, pooled as Float32Array | Float64Array | Uint8Array | undefined)
     if (out !== undefined) {
       if (pooled === undefined) adopt(out)
       return out
@@ -506,8 +512,8 @@ const binaryExpr: Record<BinaryOp, string> = {
   le: "+($0 <= $1)",
   gt: "+($0 > $1)",
   ge: "+($0 >= $1)",
-  and: "+($0 !== 0 && $1 !== 0)",
-  or: "+($0 !== 0 || $1 !== 0)",
+  and: "(($0 !== 0) & ($1 !== 0))", // bitwise on the two booleans: 0/1 with no branch to mispredict
+  or: "(($0 !== 0) | ($1 !== 0))",
   xor: "+(($0 !== 0) !== ($1 !== 0))",
   atan2: "Math.atan2($0, $1)",
   mod: "floorMod($0, $1)",

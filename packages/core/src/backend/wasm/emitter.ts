@@ -136,7 +136,12 @@ export const Simd = {
   v128_load32_zero: 0x5c,
   i16x8_extend_low_i8x16_u: 0x89,
   i32x4_extend_low_i16x8_u: 0xa9,
-  i32x4_ne: 0x38
+  i32x4_ne: 0x38,
+  i8x16_splat: 0x0f,
+  i8x16_narrow_i16x8_s: 0x65,
+  i16x8_narrow_i32x4_s: 0x85,
+  v128_store16_lane: 0x59,
+  v128_store32_lane: 0x5a
 } as const
 
 /**
@@ -361,6 +366,12 @@ export class FunctionBuilder {
   }
   v128Load32Splat(offset = 0): this {
     return this.simd(Simd.v128_load32_splat).memarg(4, offset)
+  }
+  /** v128.store<bits>_lane: stores lane `lane` of the vector on the stack */
+  v128StoreLane(bits: 16 | 32, lane: number, offset = 0, alignBytes = 1): this {
+    this.simd(bits === 16 ? Simd.v128_store16_lane : Simd.v128_store32_lane).memarg(alignBytes, offset)
+    this.code.push(lane)
+    return this
   }
   v128Load32Zero(offset = 0, alignBytes = 4): this {
     return this.simd(Simd.v128_load32_zero).memarg(alignBytes, offset)

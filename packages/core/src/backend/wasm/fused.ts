@@ -42,6 +42,8 @@ export interface SimdPlan {
   readonly leaves: number
   /** which leaves are bool arrays (one byte per element, read as masks) */
   readonly masks: ReadonlyArray<boolean>
+  /** the result is a mask, stored as a bool array (0/1 bytes) */
+  readonly boolResult: boolean
   readonly key: string
 }
 
@@ -94,9 +96,11 @@ const isFloatDType = (d: DType): d is FloatDType => d === "float32" || d === "fl
  * has no exact SIMD form or the values are not all of one float dtype.
  */
 export const simdPlan = (root: SimdNode, leafDtypes: ReadonlyArray<DType>): SimdPlan | undefined => {
-  if ("leaf" in root || !isFloatDType(root.dtype)) return undefined
-  const dtype = root.dtype
-  if (leafDtypes.some((d) => d !== dtype && d !== "bool")) return undefined
+  if ("leaf" in root) return undefined
+  // the lanes: the float dtype of the result, or for a bool result (a mask, stored as bytes) that of the float leaves
+  const floats = leafDtypes.filter(isFloatDType)
+  const dtype = isFloatDType(root.dtype) ? root.dtype : root.dtype === "bool" && floats.length > 0 ? floats[0] : undefined
+  if (dtype === undefined || leafDtypes.some((d) => d !== dtype && d !== "bool")) return undefined
   const check = (node: SimdNode, want: Cls): string | undefined => {
     // a leaf of the lanes' dtype where a number is wanted, a bool array (0/1 bytes, read as a mask) where a mask is
     if ("leaf" in node) return leafDtypes[node.leaf] === (want === "num" ? dtype : "bool") ? `${want === "num" ? "$" : "?"}${node.leaf}` : undefined
@@ -111,8 +115,11 @@ export const simdPlan = (root: SimdNode, leafDtypes: ReadonlyArray<DType>): Simd
     }
     return `${node.op}(${parts.join(",")})`
   }
-  const key = check(root, "num")
-  return key === undefined ? undefined : { root, dtype, leaves: leafDtypes.length, masks: leafDtypes.map((d) => d === "bool"), key: `${dtype}:${key}` }
+  const boolResult = root.dtype === "bool"
+  const key = check(root, boolResult ? "mask" : "num")
+  return key === undefined
+    ? undefined
+    : { root, dtype, boolResult, leaves: leafDtypes.length, masks: leafDtypes.map((d) => d === "bool"), key: `${dtype}${boolResult ? "→bool" : ""}:${key}` }
 }
 
 interface Lanes {
@@ -463,7 +470,19 @@ const buildLoop = (mod: ModuleBuilder, plan: SimdPlan, kinds: string): void => {
     f.get(i).get(BYTES).geS().brIf(0)
     f.loop(() => {
       const r = eval_(plan.root)
-      f.get(OUT).get(i).add().get(r).v128Store(0, 1)
+      if (!plan.boolResult) f.get(OUT).get(i).add().get(r).v128Store(0, 1)
+      else {
+        // the mask's lanes narrowed to bytes (all ones → 1) and stored, 4 (f32x4) or 2 (f64x2) per step
+        f.get(OUT).get(i).i32(plan.dtype === "float32" ? 2 : 3).shrU().add()
+        const m32 = f.local(v128)
+        if (plan.dtype === "float64") f.get(r).get(r).shuffle([0, 1, 2, 3, 8, 9, 10, 11, 0, 1, 2, 3, 8, 9, 10, 11]).set(m32)
+        else f.get(r).set(m32)
+        const m16 = f.local(v128)
+        f.get(m32).get(m32).simd(Simd.i16x8_narrow_i32x4_s).set(m16)
+        f.get(m16).get(m16).simd(Simd.i8x16_narrow_i16x8_s)
+        f.i32(1).simd(Simd.i8x16_splat).simd(Simd.v128_and)
+        f.v128StoreLane(plan.dtype === "float32" ? 32 : 16, 0)
+      }
       f.addConst(i, 16)
       f.get(i).get(BYTES).ltS().brIf(0)
     })
@@ -516,8 +535,8 @@ export const runSimd = (
   inputs: ReadonlyArray<Operand>,
   kinds: string,
   n: number,
-  out: Float32Array | Float64Array | undefined
-): Float32Array | Float64Array | undefined => {
+  out: Float32Array | Float64Array | Uint8Array | undefined
+): Float32Array | Float64Array | Uint8Array | undefined => {
   const run = loopFor(plan, kinds.replaceAll("b", "c"))
   if (run === undefined) return undefined
   const elt = plan.dtype === "float32" ? 4 : 8
@@ -530,8 +549,9 @@ export const runSimd = (
     rel.push(at)
     at += kinds[j] === "s" ? 64 : inPlace(j) ? 0 : plan.masks[j] ? alignUp(n) : region
   }
+  const outElt = plan.boolResult ? 1 : elt
   const outInPlace = out !== undefined && isResident(out)
-  const views = scratch(at + (outInPlace ? 0 : region))
+  const views = scratch(at + (outInPlace ? 0 : alignUp(n * outElt)))
   if (views === undefined) return undefined
   const view = plan.dtype === "float32" ? views.f32 : views.f64
   const ptrs: Array<number> = []
@@ -562,7 +582,8 @@ export const runSimd = (
   run(...ptrs, outAt, n * elt)
   stats.calls++
   if (outInPlace) return out
-  if (out === undefined) return view.slice(outAt / elt, outAt / elt + n)
-  out.set(view.subarray(outAt / elt, outAt / elt + n))
+  const outView = plan.boolResult ? new Uint8Array(view.buffer) : view
+  if (out === undefined) return outView.slice(outAt / outElt, outAt / outElt + n)
+  out.set(outView.subarray(outAt / outElt, outAt / outElt + n))
   return out
 }

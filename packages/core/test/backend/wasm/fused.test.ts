@@ -196,7 +196,7 @@ describe.runIf(wasmAvailable())("WebAssembly SIMD elementwise loops", () => {
     expect(sameBits(bits(out), bits(N.sub(w, N.mul(g, 0.1))))).toBe(true)
   })
 
-  it("bool arrays are read as masks (where, logical ops), contiguous, broadcast and as rows, both dtypes", () => {
+  it("bool arrays are read as masks and masks stored as bool arrays (where, comparisons, logical ops), contiguous, broadcast and as rows, both dtypes", () => {
     for (const dtype of ["float32", "float64"] as const) {
       for (const n of [257, 1000, 4096]) {
         const a = N.array(Array.from({ length: n }, (_, i) => specials[i % specials.length] * ((i % 7) - 3)), { dtype })
@@ -211,7 +211,10 @@ describe.runIf(wasmAvailable())("WebAssembly SIMD elementwise loops", () => {
           ["where(m, a·b, a−b)", () => f(m, a, b)],
           ["where(m ∧ a > 0, a, 0)", () => g(m, a)],
           ["where(true, a·b, a−b)", () => f(N.broadcastTo(N.array(true), [n]), a, b)],
-          ["where(rows, a, −a)", () => h(rows, a2)]
+          ["where(rows, a, −a)", () => h(rows, a2)],
+          ["a > 0 ∨ isnan(a) (a bool result)", () => N.logicalOr(N.greater(a, 0), N.isNan(a))],
+          ["a < b (a bool result)", () => N.less(a, b)],
+          ["¬m ∧ a ≥ b (a bool result)", () => N.logicalAnd(N.logicalNot(m), N.greaterEqual(a, b))]
         ]
         for (const [name, run] of cases) {
           setBackend("js")
@@ -246,7 +249,8 @@ describe.runIf(wasmAvailable())("WebAssembly SIMD elementwise loops", () => {
     expect(simdPlan({ op: "tanh", dtype: "float64", args: [leaf] }, ["float64"])).toBeUndefined()
     expect(simdPlan({ op: "add", dtype: "int32", args: [leaf, { leaf: 1 }] }, ["int32", "int32"])).toBeUndefined()
     expect(simdPlan({ op: "add", dtype: "float32", args: [leaf, { leaf: 1 }] }, ["float32", "float64"])).toBeUndefined()
-    expect(simdPlan({ op: "gt", dtype: "bool", args: [leaf, { leaf: 1 }] }, ["float32", "float32"])).toBeUndefined() // a mask result
+    expect(simdPlan({ op: "gt", dtype: "bool", args: [leaf, { leaf: 1 }] }, ["float32", "float32"])?.boolResult).toBe(true) // a mask, stored as bytes
+    expect(simdPlan({ op: "not", dtype: "bool", args: [leaf] }, ["bool"])).toBeUndefined() // no float lanes to work in
     expect(simdPlan({ op: "add", dtype: "float64", args: [leaf, { leaf: 1 }] }, ["float64", "float64"])?.dtype).toBe("float64")
   })
 })
