@@ -40,19 +40,28 @@ export const setSimdImplementation = (impl: SimdImplementation | null): void => 
   eagerPlans.clear()
 }
 
-/** Below this many elements a JavaScript loop is as fast as staging into WebAssembly. */
-const SIMD_MIN_SIZE = 256
+/** Below this many elements no SIMD loop is worth it (each plan has its own threshold, `minSize`, at least this). */
+const SIMD_MIN_SIZE = 64
 
-/** Plans of single ops for eager calls, by op and dtypes (null: no SIMD form). */
-const eagerPlans = new Map<string, SimdPlan | null>()
+/** Plans of single ops for eager calls, by op, then by a number coding the dtypes (null: no SIMD form). */
+const eagerPlans = new Map<string, Map<number, SimdPlan | null>>()
 
-const eagerPlan = (op: string, inDtypes: ReadonlyArray<DType>, outDtype: DType): SimdPlan | undefined => {
-  if (simd === null) return undefined
-  const key = `${op}:${outDtype}:${inDtypes.join(",")}`
-  let plan = eagerPlans.get(key)
+const dtypeNumber: Record<DType, number> = { float32: 0, float64: 1, int32: 2, bool: 3 }
+
+/** The SIMD plan of one op on `size` elements, when the SIMD loops are installed and the size is worth it. */
+const eagerPlan = (op: string, inDtypes: ReadonlyArray<DType>, outDtype: DType, size: number): SimdPlan | undefined => {
+  if (simd === null || size < SIMD_MIN_SIZE) return undefined
+  let byDtypes = eagerPlans.get(op)
+  if (byDtypes === undefined) {
+    byDtypes = new Map()
+    eagerPlans.set(op, byDtypes)
+  }
+  let code = dtypeNumber[outDtype]
+  for (let j = 0; j < inDtypes.length; j++) code = code * 4 + dtypeNumber[inDtypes[j]]
+  let plan = byDtypes.get(code)
   if (plan === undefined) {
     plan = simd.plan({ op, dtype: outDtype, args: inDtypes.map((_, leaf) => ({ leaf })) }, inDtypes) ?? null
-    eagerPlans.set(key, plan)
+    byDtypes.set(code, plan)
   }
   return plan ?? undefined
 }
@@ -273,7 +282,7 @@ export const mapNew = (
   // Fast path: every operand is either contiguous with the output's shape or one value broadcast
   // everywhere (all strides 0) — one flat loop, no dim bookkeeping.
   // The SIMD loops also take rows broadcast down leading dims ("b": a bias), staged by repeating the row.
-  const simdOk = plan !== undefined && simd !== null && size >= SIMD_MIN_SIZE
+  const simdOk = plan !== undefined && simd !== null && size >= plan.minSize
   let kinds = ""
   for (let j = 0; j < inputs.length; j++) {
     let kind = flatKind(inputs[j], outShape)
@@ -474,7 +483,7 @@ export const unaryExpression = (op: UnaryOp, inDtype: DType, outDtype: DType): {
 
 export const unary = (op: UnaryOp, x: View, outDtype: DType): Buffer => {
   const { expr, bool } = unaryExpression(op, x.dtype, outDtype)
-  return mapNew(expr, bool, [x], x.shape, outDtype, eagerPlan(op, [x.dtype], outDtype))
+  return mapNew(expr, bool, [x], x.shape, outDtype, eagerPlan(op, [x.dtype], outDtype, sizeOf(x.shape)))
 }
 
 export type BinaryOp =
@@ -525,7 +534,7 @@ const boolBinary = new Set<BinaryOp>(["eq", "ne", "lt", "le", "gt", "ge", "and",
 /** `op(x, y)` where x and y are already broadcast to `outShape`. */
 export const binary = (op: BinaryOp, x: View, y: View, outShape: ReadonlyArray<number>, outDtype: DType): Buffer => {
   const { expr, bool } = binaryExpression(op, x.dtype, outDtype)
-  return mapNew(expr, bool, [x, y], outShape, outDtype, eagerPlan(op, [x.dtype, y.dtype], outDtype))
+  return mapNew(expr, bool, [x, y], outShape, outDtype, eagerPlan(op, [x.dtype, y.dtype], outDtype, sizeOf(outShape)))
 }
 
 /** The per-element expression of a binary op (over `$0`, `$1`), and whether its value is already 0/1. */
@@ -539,4 +548,4 @@ export const selectExpression = { expr: "($0 !== 0 ? $1 : $2)", bool: false } as
 
 /** `where(cond, x, y)`, all three already broadcast to `outShape`. */
 export const select = (cond: View, x: View, y: View, outShape: ReadonlyArray<number>, outDtype: DType): Buffer =>
-  mapNew(selectExpression.expr, false, [cond, x, y], outShape, outDtype, eagerPlan("select", [cond.dtype, x.dtype, y.dtype], outDtype))
+  mapNew(selectExpression.expr, false, [cond, x, y], outShape, outDtype, eagerPlan("select", [cond.dtype, x.dtype, y.dtype], outDtype, sizeOf(outShape)))

@@ -32,17 +32,18 @@ export interface View {
 // intermediates. Only buffers allocated inside the run are ever recycled, so
 // nothing a caller holds can be reused.
 
-/** Buffers smaller than this many elements are not worth pooling. */
-const POOL_MIN = 4096
+/** Buffers smaller than this many elements are not worth pooling (a typed array costs ≈ 1 µs to make, however small). */
+const POOL_MIN = 16
 /** Per dtype and size, and in total. */
 const POOL_PER_KEY = 8
 const POOL_MAX_BYTES = 256 * 1024 * 1024
 
-const pool = new Map<string, Array<Buffer>>()
+/** Pooled buffers by dtype, then size. */
+const pool = new Map<DType, Map<number, Array<Buffer>>>()
 let pooledBytes = 0
 let fresh: Set<Buffer> | null = null
 
-const poolKey = (dtype: DType, size: number): string => `${dtype}:${size}`
+const pooled = (dtype: DType, size: number): Array<Buffer> | undefined => pool.get(dtype)?.get(size)
 
 /**
  * Buffers inside the WebAssembly engine's memory ("resident"), installed by
@@ -133,11 +134,15 @@ export const recycle = (dtype: DType, buffer: Buffer): void => {
     return
   }
   if (buffer.length < POOL_MIN || pooledBytes + buffer.byteLength > POOL_MAX_BYTES) return
-  const key = poolKey(dtype, buffer.length)
-  let list = pool.get(key)
+  let bySize = pool.get(dtype)
+  if (bySize === undefined) {
+    bySize = new Map()
+    pool.set(dtype, bySize)
+  }
+  let list = bySize.get(buffer.length)
   if (list === undefined) {
     list = []
-    pool.set(key, list)
+    bySize.set(buffer.length, list)
   }
   if (list.length >= POOL_PER_KEY) return
   list.push(buffer)
@@ -160,7 +165,7 @@ export const allocate = (dtype: DType, size: number): Buffer => {
     }
     let buffer: Buffer | undefined
     if (size >= POOL_MIN) {
-      buffer = pool.get(poolKey(dtype, size))?.pop()
+      buffer = pooled(dtype, size)?.pop()
       if (buffer !== undefined) {
         pooledBytes -= buffer.byteLength
         buffer.fill(0)
@@ -183,7 +188,7 @@ export const takePooled = (dtype: DType, size: number): Buffer | undefined => {
   const inMemory = takeResident(dtype, size)
   if (inMemory !== undefined) return inMemory
   if (size < POOL_MIN) return undefined
-  const buffer = pool.get(poolKey(dtype, size))?.pop()
+  const buffer = pooled(dtype, size)?.pop()
   if (buffer !== undefined) {
     pooledBytes -= buffer.byteLength
     fresh.add(buffer)

@@ -44,6 +44,12 @@ export interface SimdPlan {
   readonly masks: ReadonlyArray<boolean>
   /** the result is a mask, stored as a bool array (0/1 bytes) */
   readonly boolResult: boolean
+  /**
+   * Below this many elements the JavaScript loop is as fast (the SIMD call
+   * costs ≈ 2 µs of staging and dispatch; an `exp` costs ≈ 12 ns in
+   * JavaScript, plain arithmetic ≈ 1 ns).
+   */
+  readonly minSize: number
   readonly key: string
 }
 
@@ -116,10 +122,19 @@ export const simdPlan = (root: SimdNode, leafDtypes: ReadonlyArray<DType>): Simd
     return `${node.op}(${parts.join(",")})`
   }
   const boolResult = root.dtype === "bool"
+  const transcendental = (node: SimdNode): boolean => !("leaf" in node) && (node.op === "exp" || node.op === "logistic" || node.args.some(transcendental))
   const key = check(root, boolResult ? "mask" : "num")
   return key === undefined
     ? undefined
-    : { root, dtype, boolResult, leaves: leafDtypes.length, masks: leafDtypes.map((d) => d === "bool"), key: `${dtype}${boolResult ? "→bool" : ""}:${key}` }
+    : {
+        root,
+        dtype,
+        boolResult,
+        minSize: transcendental(root) ? 64 : 1024,
+        leaves: leafDtypes.length,
+        masks: leafDtypes.map((d) => d === "bool"),
+        key: `${dtype}${boolResult ? "→bool" : ""}:${key}`
+      }
 }
 
 interface Lanes {
@@ -496,16 +511,21 @@ const stats = { calls: 0 }
 /** How many maps ran as SIMD loops (tests and diagnostics). */
 export const simdStats = (): { readonly calls: number } => ({ ...stats })
 
-const loops = new Map<string, Run | undefined>()
+/** Compiled loops by plan key, then operand kinds (null: the module did not build). */
+const loops = new Map<string, Map<string, Run | null>>()
 
 const loopFor = (plan: SimdPlan, kinds: string): Run | undefined => {
-  const key = `${plan.key}|${kinds}`
-  let run = loops.get(key)
-  if (run === undefined && !loops.has(key)) {
-    run = kernelExports<{ run: Run }>(`fused:${key}`, (mod) => buildLoop(mod, plan, kinds))?.run
-    loops.set(key, run)
+  let byKinds = loops.get(plan.key)
+  if (byKinds === undefined) {
+    byKinds = new Map()
+    loops.set(plan.key, byKinds)
   }
-  return run
+  let run = byKinds.get(kinds)
+  if (run === undefined) {
+    run = kernelExports<{ run: Run }>(`fused:${plan.key}|${kinds}`, (mod) => buildLoop(mod, plan, kinds))?.run ?? null
+    byKinds.set(kinds, run)
+  }
+  return run ?? undefined
 }
 
 interface Operand {
@@ -537,7 +557,7 @@ export const runSimd = (
   n: number,
   out: Float32Array | Float64Array | Uint8Array | undefined
 ): Float32Array | Float64Array | Uint8Array | undefined => {
-  const run = loopFor(plan, kinds.replaceAll("b", "c"))
+  const run = loopFor(plan, kinds.includes("b") ? kinds.replaceAll("b", "c") : kinds)
   if (run === undefined) return undefined
   const elt = plan.dtype === "float32" ? 4 : 8
   const region = alignUp(n * elt)

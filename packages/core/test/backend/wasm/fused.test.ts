@@ -120,7 +120,7 @@ describe.runIf(wasmAvailable())("WebAssembly SIMD elementwise loops", () => {
       fc.property(
         fc.integer({ min: 1, max: 2 ** 31 - 1 }),
         fc.constantFrom("float32" as const, "float64" as const),
-        fc.integer({ min: 256, max: 700 }),
+        fc.integer({ min: 1024, max: 1500 }),
         fc.boolean(),
         (seed, dtype, n, withScalar) => {
           const { f, text } = randomTree(seed, 3)
@@ -198,7 +198,7 @@ describe.runIf(wasmAvailable())("WebAssembly SIMD elementwise loops", () => {
 
   it("bool arrays are read as masks and masks stored as bool arrays (where, comparisons, logical ops), contiguous, broadcast and as rows, both dtypes", () => {
     for (const dtype of ["float32", "float64"] as const) {
-      for (const n of [257, 1000, 4096]) {
+      for (const n of [1025, 1500, 4096]) {
         const a = N.array(Array.from({ length: n }, (_, i) => specials[i % specials.length] * ((i % 7) - 3)), { dtype })
         const b = N.array(Array.from({ length: n }, (_, i) => specials[(i * 5) % specials.length]), { dtype })
         const m = N.array(Array.from({ length: n }, (_, i) => (i * 2654435761) % 7 < 3))
