@@ -367,6 +367,13 @@ export class FunctionBuilder {
   v128Load32Splat(offset = 0): this {
     return this.simd(Simd.v128_load32_splat).memarg(4, offset)
   }
+  /** memory.copy (bulk memory): (dst, src, bytes) on the stack */
+  memoryCopy(): this {
+    this.code.push(0xfc)
+    writeU32(this.code, 10)
+    this.code.push(0x00, 0x00)
+    return this
+  }
   /** v128.store<bits>_lane: stores lane `lane` of the vector on the stack */
   v128StoreLane(bits: 16 | 32, lane: number, offset = 0, alignBytes = 1): this {
     this.simd(bits === 16 ? Simd.v128_store16_lane : Simd.v128_store32_lane).memarg(alignBytes, offset)

@@ -19,7 +19,7 @@
 import { buildMatmulModule, defaultShapes, roundUp, workspaceBytes, type KernelShape, type MatmulExports } from "./matmulKernel.js"
 import { WorkerPool, hardwareThreads } from "./pool.js"
 import { G, LOG_BASE, LOG_CAP } from "./worker.js"
-import { isResident, scratch } from "./kernels.js"
+import { copyRows as copyRowsKernel, isResident, scratch } from "./kernels.js"
 
 // ---- minimal WebAssembly typings (the project's lib has no DOM types) ---------
 interface WasmMemory {
@@ -402,13 +402,15 @@ export const matmulWasm = (
   const bRel = roundUp(bpRel + ldc * kp * elt, ALIGN)
   const cRel = roundUp(bRel + (residentB ? 0 : planB.size) * elt, ALIGN)
   const aRel = roundUp(cRel + roundUp(m, MR) * ldc * elt, ALIGN)
-  const region = scratch(aRel + (residentA ? 0 : planA.size) * elt)
+  const denseRel = roundUp(aRel + (residentA ? 0 : planA.size) * elt, ALIGN)
+  const region = scratch(denseRel + (ldc === n ? 0 : m * n * elt))
   if (region === undefined) return false
   const wsAt = region.base + ALIGN
   const bpAt = region.base + bpRel
   const bAt = region.base + bRel
   const cAt = region.base + cRel
   const aAt = region.base + aRel
+  const denseAt = region.base + denseRel
   const view: FloatArray = isF32 ? region.f32 : region.f64
   const inPlace = (x: FloatArray, off: number, rs: number, cs: number): Staged => ({ base: x.byteOffset / elt + off, rs, cs })
   const sb = residentB ? inPlace(b, bOffset, bRowStride, bColStride) : stage(planB, view, bAt / elt, b, bOffset, bRowStride, bColStride, k, n)
@@ -422,9 +424,17 @@ export const matmulWasm = (
 
   const out: FloatArray = view
   const cBase = cAt / elt
+  // C's rows are ldc (a multiple of NR) apart in the scratch region: rows are copied out one memory.copy each
+  // (straight into C when it lives in the engine's memory, else packed into a dense region, then one set)
+  const rowCopy = ldc === n ? undefined : copyRowsKernel()
+  const residentC = isResident(c)
   const copyRows = (r0: number, r1: number): void => {
     if (ldc === n) c.set(out.subarray(cBase + r0 * n, cBase + r1 * n), cOffset + r0 * n)
-    else for (let i = r0; i < r1; i++) c.set(out.subarray(cBase + i * ldc, cBase + i * ldc + n), cOffset + i * n)
+    else if (rowCopy !== undefined && residentC) rowCopy(cAt + r0 * ldc * elt, ldc * elt, c.byteOffset + (cOffset + r0 * n) * elt, n * elt, n * elt, r1 - r0)
+    else if (rowCopy !== undefined) {
+      rowCopy(cAt + r0 * ldc * elt, ldc * elt, denseAt + r0 * n * elt, n * elt, n * elt, r1 - r0)
+      c.set(out.subarray(denseAt / elt + r0 * n, denseAt / elt + r1 * n), cOffset + r0 * n)
+    } else for (let i = r0; i < r1; i++) c.set(out.subarray(cBase + i * ldc, cBase + i * ldc + n), cOffset + i * n)
   }
 
   if (nThreads > 1 && p !== undefined) {
@@ -441,7 +451,7 @@ export const matmulWasm = (
     const unit = rows ? MR : NR
     // guided self-scheduling: claims of ≈ remaining / (2·threads), at least
     // 4 register tiles and ~32k multiply-adds
-    const minBlock = unit * Math.max(4, Math.ceil(32768 / (unit * k * (rows ? n : m))))
+    const minBlock = unit * Math.max(1, Math.ceil(32768 / (unit * k * (rows ? n : m))))
     const sa = residentA ? inPlace(a, aOffset, aRowStride, aColStride) : stagedLayout(planA, aAt / elt, aOffset, aRowStride, aColStride, m, k)
     g[G.OP] = isF32 ? 0 : 1
     g[G.A_ROWS] = 0

@@ -12,7 +12,7 @@
  * memory (a compiled program's intermediates, "resident" buffers, below)
  * are not copied at all.
  */
-import { ModuleBuilder } from "./emitter.js"
+import { forUp, ModuleBuilder, ValType } from "./emitter.js"
 import { getEngineMemory } from "./index.js"
 
 /** Byte alignment of staged regions (a cache line). */
@@ -177,3 +177,28 @@ export const isResident = (buffer: ArrayBufferView): boolean => residentMemories
 
 /** Gives a resident buffer's block back (the buffer must not be used afterwards). */
 export const residentFree = (buffer: ArrayBufferView): void => freeBlock(buffer.byteOffset)
+
+// ---------------------------------------------------------------------------
+// Strided row copies
+
+type CopyRows = (src: number, srcStride: number, dst: number, dstStride: number, rowBytes: number, rows: number) => void
+
+/**
+ * `copyRows(src, srcStride, dst, dstStride, rowBytes, rows)`: `rows` rows of
+ * `rowBytes` bytes from `src` (rows `srcStride` bytes apart) to `dst` (rows
+ * `dstStride` apart), inside the engine's memory — one `memory.copy` a row
+ * instead of a JavaScript `set` call each. Undefined without WebAssembly.
+ */
+export const copyRows = (): CopyRows | undefined =>
+  kernelExports<{ copyRows: CopyRows }>("copyRows", (mod) => {
+    const { i32 } = ValType
+    const { f } = mod.func("copyRows", [i32, i32, i32, i32, i32, i32], [])
+    const [SRC, SS, DST, DS, BYTES, ROWS] = [0, 1, 2, 3, 4, 5]
+    const r = f.local(i32)
+    f.i32(0).set(r)
+    forUp(f, r, ROWS, 1, () => {
+      f.get(DST).get(SRC).get(BYTES).memoryCopy()
+      f.addLocal(SRC, SS)
+      f.addLocal(DST, DS)
+    })
+  })?.copyRows
