@@ -12,7 +12,7 @@
 import { Equal, Hash } from "effect"
 import * as Pipeable from "effect/Pipeable"
 import { contiguous as contiguousCopy } from "../backend/cpu/elementwise.js"
-import { type Buffer, type View, contiguousStrides, isContiguous as viewIsContiguous } from "../backend/cpu/types.js"
+import { type Buffer, type View, contiguousStrides, isContiguous as viewIsContiguous, isResidentBuffer } from "../backend/cpu/types.js"
 import { TransformError } from "../Errors.js"
 import { type DType, ShapedArray } from "./aval.js"
 
@@ -211,4 +211,22 @@ const formatArray = (a: ArrayValue): string => {
   const body = build(0, 0, " ".repeat(prefix.length))
   const showDType = dtype !== "float64" && dtype !== "bool" && !(dtype === "int32")
   return `${prefix}${body}${showDType || a.size === 0 ? `, dtype=${dtype}` : dtype === "int32" ? ", dtype=int32" : ""})`
+}
+
+/**
+ * The arrays, with those whose buffer lives in the WebAssembly engine's
+ * memory (a compiled program's intermediates, valid only during its run)
+ * copied to the JavaScript heap — once per buffer, views keeping their layout.
+ */
+export const toHeap = (values: ReadonlyArray<ArrayValue>): Array<ArrayValue> => {
+  const copies = new Map<Buffer, Buffer>()
+  return values.map((v) => {
+    if (!isResidentBuffer(v.buffer)) return v
+    let copy = copies.get(v.buffer)
+    if (copy === undefined) {
+      copy = v.buffer.slice()
+      copies.set(v.buffer, copy)
+    }
+    return new ArrayValue(copy, v.dtype, v.shape, v.strides, v.offset)
+  })
 }

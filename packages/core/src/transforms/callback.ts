@@ -10,7 +10,7 @@
 import { DTypeError, ShapeError, TransformError } from "../Errors.js"
 import { type DType, ShapedArray } from "../interpreter/aval.js"
 import * as cpu from "../backend/cpu/index.js"
-import { ArrayValue, type NdArray } from "../interpreter/ndarray.js"
+import { type ArrayValue, type NdArray, toHeap } from "../interpreter/ndarray.js"
 import { definePrimitive, type Primitive } from "../interpreter/primitive.js"
 import { bind, Tracer } from "../interpreter/trace.js"
 import { batchToFront } from "../primitives/batching.js"
@@ -28,16 +28,12 @@ const checkResult = (r: NdArray, out: ShapedArray): ArrayValue => {
   return r as ArrayValue
 }
 
-/** `x`, or a copy on the JavaScript heap when its buffer lives in the engine's memory. */
-const onHeap = (x: ArrayValue): ArrayValue =>
-  cpu.isResidentBuffer(x.buffer) ? new ArrayValue(x.buffer.slice(), x.dtype, x.shape, x.strides, x.offset) : x
-
 export const PureCallback: Primitive<CallbackParams> = definePrimitive<CallbackParams>({
   name: "pure_callback",
   abstractEval: (_avals, p) => [p.out],
   // the callback is user code: it gets arrays on the JavaScript heap (a compiled program's intermediates may live in
   // the engine's memory only for the run) and allocates plainly (it may keep what it makes)
-  impl: (args, p) => [checkResult(cpu.withoutBufferReuse(() => p.callback(...args.map(onHeap))), p.out)],
+  impl: (args, p) => [checkResult(cpu.withoutBufferReuse(() => p.callback(...toHeap(args))), p.out)],
   jvp: (primals, tangents, p) => {
     if (tangents.some((t) => t !== null)) {
       throw new TransformError({ transform: "jvp", hint: "pureCallback is not differentiable (its function runs outside the tracer); give it a derivative with customJvp, or stopGradient its inputs" })

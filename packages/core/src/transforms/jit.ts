@@ -27,7 +27,7 @@ import * as cpu from "../backend/cpu/index.js"
 import { simdPlan, type SimdNode, type SimdPlan } from "../backend/wasm/fused.js"
 import { type DType, sameShape, type ShapedArray } from "../interpreter/aval.js"
 import type { Eqn, Jaxpr, Var } from "../interpreter/jaxpr.js"
-import { ArrayValue, type NdArray } from "../interpreter/ndarray.js"
+import { ArrayValue, type NdArray, toHeap } from "../interpreter/ndarray.js"
 import type { Primitive } from "../interpreter/primitive.js"
 import { depth, Tracer } from "../interpreter/trace.js"
 import * as Tree from "../Tree.js"
@@ -225,20 +225,6 @@ export const runProgram = (program: Program, args: ReadonlyArray<NdArray>): Arra
       }
     }
   }, true)
-}
-
-/** Arrays whose buffer lives in the engine's memory, copied to the JavaScript heap (views keep their layout). */
-export const toHeap = (values: ReadonlyArray<ArrayValue>): Array<ArrayValue> => {
-  const copies = new Map<cpu.Buffer, cpu.Buffer>()
-  return values.map((v) => {
-    if (!cpu.isResidentBuffer(v.buffer)) return v
-    let copy = copies.get(v.buffer)
-    if (copy === undefined) {
-      copy = v.buffer.slice()
-      copies.set(v.buffer, copy)
-    }
-    return new ArrayValue(copy, v.dtype, v.shape, v.strides, v.offset)
-  })
 }
 
 const execute = (program: Program, args: ReadonlyArray<NdArray>, allocated: Set<cpu.Buffer>): Array<ArrayValue> => {

@@ -585,7 +585,7 @@ export const runSimd = (
     ptrs.push(ptr)
     const mask = plan.masks[j]
     // a bool array is staged as bytes; a broadcast bool as a lane of all ones or all zeros
-    const target: Float32Array | Float64Array | Uint8Array = mask ? new Uint8Array(view.buffer) : view
+    const target: Float32Array | Float64Array | Uint8Array = mask ? views.u8 : view
     const unit = mask ? 1 : elt
     if (kinds[j] === "s") {
       if (mask) new Int32Array(view.buffer, ptr, elt / 4).fill(x.buffer[x.offset] !== 0 ? -1 : 0)
@@ -602,7 +602,7 @@ export const runSimd = (
   run(...ptrs, outAt, n * elt)
   stats.calls++
   if (outInPlace) return out
-  const outView = plan.boolResult ? new Uint8Array(view.buffer) : view
+  const outView = plan.boolResult ? views.u8 : view
   if (out === undefined) return outView.slice(outAt / outElt, outAt / outElt + n)
   out.set(outView.subarray(outAt / outElt, outAt / outElt + n))
   return out

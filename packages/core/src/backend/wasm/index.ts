@@ -53,6 +53,7 @@ interface Engine {
   readonly fma: boolean
   f32: Float32Array
   f64: Float64Array
+  u8: Uint8Array
 }
 
 type FloatArray = Float32Array | Float64Array
@@ -79,6 +80,7 @@ const wasmApi = (): WasmApi | undefined => (globalThis as { WebAssembly?: WasmAp
 const refreshViews = (e: Engine): void => {
   e.f32 = new Float32Array(e.memory.buffer)
   e.f64 = new Float64Array(e.memory.buffer)
+  e.u8 = new Uint8Array(e.memory.buffer)
 }
 
 interface Staged {
@@ -235,7 +237,8 @@ const tryEngine = (W: WasmApi, shared: boolean, fma: boolean): Engine | undefine
       shared,
       fma,
       f32: new Float32Array(0),
-      f64: new Float64Array(0)
+      f64: new Float64Array(0),
+      u8: new Uint8Array(0)
     }
     refreshViews(e)
     return selfTest(e) ? e : undefined
@@ -266,9 +269,10 @@ const getEngine = (): Engine | null => {
 }
 
 /**
- * The engine's linear memory, for the other kernel modules (kernels.ts). Only
- * the calling thread touches it between matmul calls (the workers run inside
- * `matmulWasm` only), so any kernel may use it from byte 0 as scratch.
+ * The engine's linear memory, for the other kernel modules (kernels.ts, whose
+ * block allocator hands out all of it above the self-test's bytes). Only the
+ * calling thread touches it between matmul calls (the workers run inside
+ * `matmulWasm` only).
  */
 export interface EngineMemory {
   readonly api: WasmApi
@@ -277,7 +281,7 @@ export interface EngineMemory {
   readonly maxPages: number
   /** grows the memory to at least `bytes` (false past the cap); then views() covers it */
   ensure(bytes: number): boolean
-  views(): { readonly f32: Float32Array; readonly f64: Float64Array }
+  views(): { readonly f32: Float32Array; readonly f64: Float64Array; readonly u8: Uint8Array }
 }
 
 let engineMemory: EngineMemory | null | undefined
@@ -414,6 +418,8 @@ export const matmulWasm = (
   const view: FloatArray = isF32 ? region.f32 : region.f64
   const inPlace = (x: FloatArray, off: number, rs: number, cs: number): Staged => ({ base: x.byteOffset / elt + off, rs, cs })
   const sb = residentB ? inPlace(b, bOffset, bRowStride, bColStride) : stage(planB, view, bAt / elt, b, bOffset, bRowStride, bColStride, k, n)
+  // where A is read from (staged below, all at once or in row slices for the workers)
+  const sa = residentA ? inPlace(a, aOffset, aRowStride, aColStride) : stagedLayout(planA, aAt / elt, aOffset, aRowStride, aColStride, m, k)
   const x = e.exports
   const packB = isF32 ? x.packB_f32 : x.packB_f64
   const gemm = isF32 ? x.gemmp_f32 : x.gemmp_f64
@@ -450,9 +456,8 @@ export const matmulWasm = (
     const rows = unitsM >= unitsN || m >= 96
     const unit = rows ? MR : NR
     // guided self-scheduling: claims of ≈ remaining / (2·threads), at least
-    // 4 register tiles and ~32k multiply-adds
+    // one register tile and ~32k multiply-adds
     const minBlock = unit * Math.max(1, Math.ceil(32768 / (unit * k * (rows ? n : m))))
-    const sa = residentA ? inPlace(a, aOffset, aRowStride, aColStride) : stagedLayout(planA, aAt / elt, aOffset, aRowStride, aColStride, m, k)
     g[G.OP] = isF32 ? 0 : 1
     g[G.A_ROWS] = 0
     g[G.PACK] = 0
@@ -528,7 +533,8 @@ export const matmulWasm = (
     }
     for (let i = 0; i < Math.min(entries, LOG_CAP); i++) g[LOG_BASE + 2 * i + 1] = 0 // clear the log for the next job
   } else {
-    single(residentA ? inPlace(a, aOffset, aRowStride, aColStride) : stage(planA, view, aAt / elt, a, aOffset, aRowStride, aColStride, m, k))
+    if (!residentA) stageRows(planA, view, aAt / elt, a, aOffset, aRowStride, aColStride, m, k, 0, m)
+    single(sa)
     copyRows(0, m)
   }
   stats.calls++

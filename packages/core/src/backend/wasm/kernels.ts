@@ -107,6 +107,7 @@ let scratchBytes = 0
 export interface Scratch {
   readonly f32: Float32Array
   readonly f64: Float64Array
+  readonly u8: Uint8Array
   /** byte address of the region (add it to every offset inside the region) */
   readonly base: number
 }
@@ -128,7 +129,7 @@ export const scratch = (bytes: number): Scratch | undefined => {
     scratchBytes = blockBytes.get(at) ?? alignUp(want)
   }
   const views = m.views()
-  return { f32: views.f32, f64: views.f64, base: scratchAt }
+  return { f32: views.f32, f64: views.f64, u8: views.u8, base: scratchAt }
 }
 
 // ---------------------------------------------------------------------------
