@@ -177,7 +177,7 @@ const emitExp = (f: FunctionBuilder, X: number, K: (v: number) => number): void 
   const { v128 } = ValType
   const L = () => f.local(v128)
   const c = (v: number) => void f.get(K(v))
-  const [ax, neg, mid, tiny, kd, hi, lo, xr, t, cc, r0, y, k32, res] = Array.from({ length: 14 }, L)
+  const [ax, neg, mid, tiny, kd, hi, lo, xr, t, cc, y, res] = Array.from({ length: 12 }, L)
   const sel = (a: () => void, b: () => void, mask: number) => {
     a()
     b()
@@ -196,7 +196,7 @@ const emitExp = (f: FunctionBuilder, X: number, K: (v: number) => number): void 
     () => c(0.5),
     neg
   )
-  f.simd(Simd.f64x2_add).simd(Simd.i32x4_trunc_sat_f64x2_s_zero).simd(Simd.f64x2_convert_low_i32x4_s)
+  f.simd(Simd.f64x2_add).simd(Simd.f64x2_trunc) // |k| ≥ 1 here, never −0
   f.get(K(0)).get(mid).simd(Simd.v128_bitselect).set(kd)
   // hi = x − k·ln2HI, lo = k·ln2LO (t·ln2HI is exact), x' = hi − lo where reduced
   f.get(X).get(kd)
@@ -205,12 +205,8 @@ const emitExp = (f: FunctionBuilder, X: number, K: (v: number) => number): void 
   f.get(kd)
   c(1.9082149292705877e-10)
   f.simd(Simd.f64x2_mul).set(lo)
-  sel(
-    () => f.get(hi).get(lo).simd(Simd.f64x2_sub),
-    () => f.get(X),
-    mid
-  )
-  f.set(xr)
+  // (k = 0 gives hi = x, lo = +0, so hi − lo = x: no select needed)
+  f.get(hi).get(lo).simd(Simd.f64x2_sub).set(xr)
   // c = x − t·(P1 + t·(P2 + t·(P3 + t·(P4 + t·P5)))), t = x²
   f.get(xr).get(xr).simd(Simd.f64x2_mul).set(t)
   f.get(xr).get(t)
@@ -225,22 +221,21 @@ const emitExp = (f: FunctionBuilder, X: number, K: (v: number) => number): void 
   c(4.13813679705723846039e-8)
   for (let i = 0; i < 4; i++) f.simd(Simd.f64x2_mul).simd(Simd.f64x2_add)
   f.simd(Simd.f64x2_mul).simd(Simd.f64x2_sub).set(cc)
-  // k = 0: 1 − ((x·c)/(c − 2) − x)
-  c(1)
-  f.get(xr).get(cc).simd(Simd.f64x2_mul).get(cc)
-  c(2)
-  f.simd(Simd.f64x2_sub).simd(Simd.f64x2_div).get(xr).simd(Simd.f64x2_sub).simd(Simd.f64x2_sub).set(r0)
-  // else y = 1 − ((lo − (x·c)/(2 − c)) − hi), scaled by 2^k through its exponent bits
+  // y = 1 − ((lo − (x·c)/(2 − c)) − hi), scaled by 2^k through its exponent bits. fdlibm's
+  // k = 0 branch, 1 − ((x·c)/(c − 2) − x), is the same number: a/(−b) = −(a/b), and with
+  // hi = x, lo = +0 the two differ only in the sign of a zero that x ≠ 0 then absorbs
+  // (x = 0 is the tiny case below)
   c(1)
   f.get(lo).get(xr).get(cc).simd(Simd.f64x2_mul)
   c(2)
   f.get(cc).simd(Simd.f64x2_sub).simd(Simd.f64x2_div).simd(Simd.f64x2_sub).get(hi).simd(Simd.f64x2_sub).simd(Simd.f64x2_sub).set(y)
-  f.get(kd).simd(Simd.i32x4_trunc_sat_f64x2_s_zero).set(k32)
+  // 2^k·y: k + bias added to y's exponent bits. k + bias + 1.5·2^52 holds k + bias in its low
+  // mantissa bits (two's complement mod 2^52), so shifting its bits left by 52 gives (k + bias)·2^52
+  // mod 2^64, what an int64 k shifted would
   const scaled = (bias: number) => {
     f.get(y)
-    f.get(k32)
-    if (bias !== 0) f.get(K(bias + 0.5)).simd(Simd.i32x4_trunc_sat_f64x2_s_zero).simd(Simd.i32x4_add)
-    f.simd(Simd.i64x2_extend_low_i32x4_s).i32(52).simd(Simd.i64x2_shl).simd(Simd.i64x2_add)
+    f.get(kd).get(K(bias + 6755399441055744)).simd(Simd.f64x2_add)
+    f.i32(52).simd(Simd.i64x2_shl).simd(Simd.i64x2_add)
   }
   sel(
     () => scaled(0),
@@ -255,9 +250,7 @@ const emitExp = (f: FunctionBuilder, X: number, K: (v: number) => number): void 
       return m
     })()
   )
-  f.get(r0)
-  f.get(kd).get(K(0)).simd(Simd.f64x2_ne)
-  f.simd(Simd.v128_bitselect).set(res)
+  f.set(res)
   // |x| < 2^-28: 1 + x; overflow → +∞ (huge·huge), underflow → 0, NaN → x + x
   const override = (value: () => void, mask: () => void) => {
     value()
