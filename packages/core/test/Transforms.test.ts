@@ -10,7 +10,7 @@ import * as fc from "fast-check"
 import * as NdArray from "../src/NdArray.js"
 import { evalJaxpr } from "../src/interpreter/jaxpr.js"
 import * as Tree from "../src/Tree.js"
-import { grad, jacfwd, jacrev, jvp, linearize, makeJaxpr, valueAndGrad, vjp, vmap } from "../src/transforms/api.js"
+import { grad, hessian, jacfwd, jacrev, jvp, linearize, makeJaxpr, valueAndGrad, vjp, vmap } from "../src/transforms/api.js"
 
 type NdArray = ReturnType<typeof NdArray.zeros>
 
@@ -171,10 +171,30 @@ describe("numerical edge cases of derivatives", () => {
     expect(grad((x: NdArray) => NdArray.prod(x))(f64([0, 0, 3])).toArray()).toEqual([0, 0, 0])
   })
 
-  // Known limitation, not fixed: reduce_prod's JVP divides the full product by xᵢ, so when the
-  // product underflows to 0 but a product of the others does not, that gradient comes out 0.
-  // A fix needs exclusive (prefix·suffix) products, i.e. a cumulative-product primitive.
-  it.fails("grad of prod when the full product underflows but the product of the others does not", () => {
+  it("second derivatives of prod with a zero, and per-row gradients over one axis", () => {
+    // ∂²Πx/∂xᵢ∂xⱼ = Πₖ≠ᵢ,ⱼ xₖ off the diagonal, 0 on it
+    expect(hessian((x: NdArray) => NdArray.prod(x))(f64([0, 2, 3])).toArray()).toEqual([
+      [0, 3, 2],
+      [3, 0, 0],
+      [2, 0, 0]
+    ])
+    const rows = f64([
+      [2, 0, 5],
+      [1, 4, 0.5]
+    ])
+    expect(grad((x: NdArray) => NdArray.sum(NdArray.prod(x, { axis: 1 })))(rows).toArray()).toEqual([
+      [0, 10, 0],
+      [2, 0.5, 4]
+    ])
+    expect(vmap(grad((x: NdArray) => NdArray.prod(x)))(rows).toArray()).toEqual([
+      [0, 10, 0],
+      [2, 0.5, 4]
+    ])
+  })
+
+  // reduce_prod's JVP is a product rule over a tree of pairwise products (as in JAX): it never
+  // divides by the full product, which underflows to 0 here while the products of the others do not.
+  it("grad of prod when the full product underflows but the product of the others does not", () => {
     const g = grad((x: NdArray) => NdArray.prod(x))(f64([1e-200, 1e-200, 1e-10]))
     const [g0, g1, g2] = g.toArray() as Array<number>
     expect(Math.abs(g0 / 1e-210 - 1)).toBeLessThan(1e-12)

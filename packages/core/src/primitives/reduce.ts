@@ -9,8 +9,8 @@ import { normalizeAxes, ShapedArray } from "../interpreter/aval.js"
 import type { NdArray } from "../interpreter/ndarray.js"
 import { ArrayValue, definePrimitive, type Primitive } from "../interpreter/primitive.js"
 import { bind1 } from "../interpreter/trace.js"
-import { convert, div, equal, logicalAnd, mul, select } from "./elementwise.js"
-import { broadcastTo, reshape } from "./shape.js"
+import { add, convert, div, equal, logicalAnd, mul, select } from "./elementwise.js"
+import { broadcastTo, pad, reshape, slice, transpose, zerosOf } from "./shape.js"
 
 interface AxesParams {
   readonly axes: ReadonlyArray<number>
@@ -109,26 +109,44 @@ export const reduceMin = (x: NdArray, axes: ReadonlyArray<number>): NdArray => (
 
 // ---------------------------------------------------------------------------
 /**
- * `reduce_prod`. Reason: cannot be composed. Its JVP is Σ dxᵢ·Πⱼ≠ᵢ xⱼ, with
- * the product of the others computed without dividing by zero: with no zero
- * it is p/xᵢ; with one zero it is the product of the non-zeros at the zero
- * and 0 elsewhere; with more zeros it is 0.
+ * `reduce_prod`. Reason: cannot be composed. Its JVP is Σ dxᵢ·Πⱼ≠ᵢ xⱼ,
+ * computed as JAX does, by the product rule over a tree of pairwise
+ * products (the reduced axes moved to the front and flattened, halved until
+ * one row is left): no division, so zeros and a full product that
+ * underflows while the products of the others do not both come out right.
  */
 export const ReduceProd: Primitive<AxesParams> = definePrimitive({
   name: "reduce_prod",
   abstractEval: reduceAbstract("reduce_prod", false),
   impl: ([x], { axes }, [out]) => [ArrayValue.fromBuffer(cpu.reduce("prod", x, axes, out.dtype), out.dtype, out.shape)],
   jvp: ([x], [xDot], { axes }) => {
-    const isZero = equal(x, 0)
-    const nonZero = select(isZero, 1, x)
-    const productOfNonZeros = expandReduced(reduceProd(nonZero, axes), x.shape, axes)
-    const zeros = expandReduced(reduceSum(convert(isZero, "int32"), axes), x.shape, axes)
-    const others = select(
-      equal(zeros, 0),
-      div(productOfNonZeros, nonZero),
-      select(logicalAnd(equal(zeros, 1), isZero), productOfNonZeros, 0)
-    )
-    return [[reduceProd(x, axes)], [reduceSum(mul(xDot!, others), axes)]] // d Πx = Σ dxᵢ Πⱼ≠ᵢ xⱼ
+    const rest = x.shape.map((_, i) => i).filter((i) => !axes.includes(i))
+    const restShape = rest.map((i) => x.shape[i])
+    const n = axes.reduce((k, a) => k * x.shape[a], 1)
+    const y = reduceProd(x, axes)
+    if (n === 0) return [[y], [zerosOf(new ShapedArray(restShape, xDot!.dtype))]]
+    const rows = (v: NdArray) => reshape(transpose(v, [...axes, ...rest]), [n, ...restShape])
+    const zeros = restShape.map(() => 0)
+    const half = (v: NdArray, from: number, to: number) => slice(v, { starts: [from, ...zeros], limits: [to, ...restShape], steps: [1, ...restShape.map(() => 1)] })
+    let p = rows(x)
+    let t = rows(xDot!)
+    while (p.shape[0] > 1) {
+      const m = p.shape[0]
+      const h = Math.ceil(m / 2)
+      const p1 = half(p, 0, h)
+      const t1 = half(t, 0, h)
+      let p2 = half(p, h, m)
+      let t2 = half(t, h, m)
+      if (m - h < h) {
+        // an odd count: the second half gets a row of ones (tangent zeros)
+        const edge = { low: [0, ...zeros], high: [1, ...zeros], interior: [0, ...zeros] }
+        p2 = pad(p2, { ...edge, value: 1 })
+        t2 = pad(t2, { ...edge, value: 0 })
+      }
+      t = add(mul(t1, p2), mul(p1, t2))
+      p = mul(p1, p2)
+    }
+    return [[y], [reshape(t, restShape)]] // d Πx = Σ dxᵢ Πⱼ≠ᵢ xⱼ
   },
   batch: reduceBatch((x, axes) => reduceProd(x, axes)),
   showParams: showAxes
