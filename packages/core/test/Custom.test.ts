@@ -49,6 +49,39 @@ describe("customVjp", () => {
     expect(grad((x: NdArray) => N.sum(N.mul(clipGradient(x), 0.5)))(f64([1])).toArray()).toEqual([0.5])
   })
 
+  it("the rule survives grad(vmap(f)) and vmap(vmap(grad)), with unbatched inputs summed over the batch", () => {
+    const loss = (x: NdArray) => N.sum(N.mul(clipGradient(x), 5))
+    // per-example losses summed: the clipped cotangent 1 everywhere, not 5
+    const batched = (xs: NdArray) => N.sum(vmap(loss)(xs))
+    expect(grad(batched)(f64([[1, 2], [3, 4]])).toArray()).toEqual([[1, 1], [1, 1]])
+    expect(vmap(vmap(grad(loss)))(f64([[[1], [2]], [[3], [4]]])).toArray()).toEqual([[[1], [1]], [[1], [1]]])
+    // w · x with a custom rule that scales both cotangents; residuals with a number in them
+    const scaled = customVjp(
+      (w: NdArray, x: NdArray) => N.mul(w, x),
+      (w: NdArray, x: NdArray) => [N.mul(w, x), { w, x, k: 10 }] as const,
+      (r: { w: NdArray; x: NdArray; k: number }, ct: NdArray) => [N.mul(N.mul(ct, r.x), r.k), N.mul(N.mul(ct, r.w), r.k)]
+    )
+    const w = f64([2])
+    const xs = f64([[1], [3], [5]])
+    // w is shared by the batch: its cotangent is the sum over the examples, 10·(1 + 3 + 5)
+    const perExample = (w: NdArray, xs: NdArray) => N.sum(vmap((x: NdArray) => scaled(w, x))(xs))
+    expect(grad(perExample)(w, xs).toArray()).toEqual([90])
+    expect(grad(perExample, { argnums: 1 })(w, xs).toArray()).toEqual([[20], [20], [20]])
+    // and a batch axis that is not the first one
+    const cols = vmap((x: NdArray) => scaled(w, x), { inAxes: 1 })
+    expect(grad((xs: NdArray) => N.sum(cols(xs)))(f64([[1, 3, 5]])).toArray()).toEqual([[20, 20, 20]])
+  })
+
+  it("a bwd that returns null for an input gives it a zero cotangent under vmap too", () => {
+    const first = customVjp(
+      (a: NdArray, b: NdArray) => N.add(a, b),
+      (a: NdArray, b: NdArray) => [N.add(a, b), null] as const,
+      (_r: null, ct: NdArray) => [N.mul(ct, 3), null]
+    )
+    const f = (a: NdArray, b: NdArray) => N.sum(vmap(first)(a, b))
+    expect(grad(f, { argnums: [0, 1] })(f64([1, 2]), f64([3, 4])).map((g) => g.toArray())).toEqual([[3, 3], [0, 0]])
+  })
+
   it("uses residuals from fwd", () => {
     const square = customVjp(
       (x: NdArray) => N.mul(x, x),

@@ -11,16 +11,18 @@
  * computes the output and residuals and `bwd(residuals, ct)` the input
  * cotangents. As in JAX, forward-mode (`jvp`) of such a function is an
  * error. The backward rule enters reverse mode as a linear primitive,
- * `custom_lin`, whose transpose is `bwd`.
+ * `custom_lin`, whose transpose is `bwd`. Under `vmap` f, fwd and bwd are
+ * batched, so `grad(vmap(f))` uses the rule as `vmap(grad(f))` does.
  *
  * These dispatch on the kind of the highest-level trace among the arguments;
  * the primitives themselves never do.
  */
 import { TransformError } from "../Errors.js"
-import type { ShapedArray } from "../interpreter/aval.js"
-import type { NdArray } from "../interpreter/ndarray.js"
-import { definePrimitive, type Primitive, type Tangent } from "../interpreter/primitive.js"
+import { ShapedArray } from "../interpreter/aval.js"
+import { isNdArray, type NdArray } from "../interpreter/ndarray.js"
+import { type BatchDim, definePrimitive, type Primitive, type Tangent } from "../interpreter/primitive.js"
 import { bind, Tracer } from "../interpreter/trace.js"
+import { reduceSum } from "../primitives/reduce.js"
 import { zerosOf } from "../primitives/shape.js"
 import * as Tree from "../Tree.js"
 import { flattenArrays } from "./args.js"
@@ -156,29 +158,113 @@ export const customVjp = <Args extends Array<NdArray>, R extends NdArray | Reado
   fwd: (...args: Args) => readonly [R, Res],
   bwd: (residuals: Res, ct: R) => ReadonlyArray<NdArray | null>
 ): ((...args: Args) => R) => {
-  const call = (xs: ReadonlyArray<NdArray>): R => {
-    const top = topTracer(xs)
-    if (top instanceof JVPTracer) {
-      const main = top.trace.main
-      const trace = new JVPTrace(main)
-      const primals = atLevel<JVPTracer>(xs, main, (t) => t.primal, (x) => x)
-      const tangents = xs.map((x) => (x instanceof JVPTracer && x.trace.main === main ? x.tangent : null))
-      const [out, residuals] = fwd(...(primals as Args))
-      const [outs, outDef] = flattenArrays(out)
-      const live = tangents.flatMap((t, i) => (t === null ? [] : [i]))
-      if (live.length === 0) return Tree.unflatten(outDef, outs.map((o) => new JVPTracer(trace, o, null)))
-      const params: CustomLinParams = {
-        outAvals: outs.map((o) => o.aval),
-        inAvals: live.map((i) => primals[i].aval),
-        bwd: (cts) => {
-          const grads = bwd(residuals, Tree.unflatten<R>(outDef, cts))
-          return live.map((i) => (grads[i] ?? null) as NdArray)
-        }
-      }
-      const outTangents: Array<Tangent> = bind(CustomLin, live.map((i) => tangents[i]!), params)
-      return Tree.unflatten(outDef, outs.map((o, i) => new JVPTracer(trace, o, outTangents[i])))
+  return (...args: Args): R => {
+    // flat views of f, fwd and bwd for this call (the output and residual structures are recorded by the calls)
+    let outDef: Tree.TreeDef | undefined
+    let rebuild: (arrays: ReadonlyArray<NdArray>) => unknown = () => undefined
+    const fun: Flat = (...xs) => {
+      const [outs, def] = flattenArrays(f(...(xs as Args)))
+      outDef = def
+      return outs
     }
-    return f(...(xs as Args)) // eval, vmap, staging: the plain function
+    const fwdFlat: FwdFlat = (...xs) => {
+      const [out, residuals] = fwd(...(xs as Args))
+      const [outs, def] = flattenArrays(out)
+      outDef = def
+      const [arrays, back] = splitResiduals(residuals)
+      rebuild = back
+      return [outs, arrays]
+    }
+    const bwdFlat: BwdFlat = (residuals, cts) => bwd(rebuild(residuals) as Res, Tree.unflatten<R>(outDef!, cts)).map((g) => g ?? null)
+    const outs = callCustomVjp(fun, fwdFlat, bwdFlat, args)
+    return Tree.unflatten<R>(outDef!, outs)
   }
-  return (...args: Args): R => call(args)
+}
+
+type FwdFlat = (...xs: Array<NdArray>) => [Array<NdArray>, Array<NdArray>]
+type BwdFlat = (residuals: Array<NdArray>, cts: Array<NdArray>) => Array<NdArray | null>
+
+/** A residual tree's arrays (what vmap can batch), and the way back to the tree (numbers and other leaves kept). */
+const splitResiduals = (residuals: unknown): [Array<NdArray>, (arrays: ReadonlyArray<NdArray>) => unknown] => {
+  const [leaves, def] = Tree.flatten(residuals)
+  const at = leaves.flatMap((l, i) => (isNdArray(l) ? [i] : []))
+  return [
+    at.map((i) => leaves[i] as NdArray),
+    (arrays) => {
+      const ls = leaves.slice()
+      at.forEach((i, k) => (ls[i] = arrays[k]))
+      return Tree.unflatten(def, ls)
+    }
+  ]
+}
+
+/**
+ * A customVjp call on flat arrays. Under reverse mode (a JVP trace on top),
+ * `fwd` gives the outputs and residuals and the tangent map is `custom_lin`
+ * with `bwd` as its transpose. Under `vmap` on top, f, fwd and bwd are all
+ * batched (as JAX does), so the rule survives `grad(vmap(f))` too; a
+ * cotangent for an input that is not batched is summed over the batch.
+ */
+const callCustomVjp = (fun: Flat, fwd: FwdFlat, bwd: BwdFlat, xs: ReadonlyArray<NdArray>): Array<NdArray> => {
+  const top = topTracer(xs)
+  if (top instanceof JVPTracer) {
+    const main = top.trace.main
+    const trace = new JVPTrace(main)
+    const primals = atLevel<JVPTracer>(xs, main, (t) => t.primal, (x) => x)
+    const tangents = xs.map((x) => (x instanceof JVPTracer && x.trace.main === main ? x.tangent : null))
+    const [outs, residuals] = fwd(...primals)
+    const live = tangents.flatMap((t, i) => (t === null ? [] : [i]))
+    if (live.length === 0) return outs.map((o) => new JVPTracer(trace, o, null))
+    const params: CustomLinParams = {
+      outAvals: outs.map((o) => o.aval),
+      inAvals: live.map((i) => primals[i].aval),
+      bwd: (cts) => {
+        const grads = bwd(residuals, cts)
+        return live.map((i) => grads[i] as NdArray)
+      }
+    }
+    const outTangents: Array<Tangent> = bind(CustomLin, live.map((i) => tangents[i]!), params)
+    return outs.map((o, i) => new JVPTracer(trace, o, outTangents[i]))
+  }
+  if (top instanceof BatchTracer) {
+    const main = top.trace.main
+    const vals = atLevel<BatchTracer>(xs, main, (t) => t.val, (x) => x)
+    const dims = xs.map((x) => (x instanceof BatchTracer && x.trace.main === main ? x.bdim : null))
+    const size = main.globalData as number
+    const trace = new BatchTrace(main)
+    const atZero = (n: number) => new Array<BatchDim>(n).fill(0)
+    // one example's shape of each input (for the zero cotangents of a bwd that returns null)
+    const exampleAvals = vals.map((v, i) => {
+      const d = dims[i]
+      return d === null ? v.aval : new ShapedArray(v.shape.filter((_, j) => j !== d), v.dtype)
+    })
+    const batchedFun: Flat = (...vs) => vmapFlat(fun, size, dims, vs, atZero)
+    const batchedFwd: FwdFlat = (...vs) => {
+      let count = 0
+      const both = vmapFlat(
+        (...a) => {
+          const [o, r] = fwd(...a)
+          count = o.length
+          return [...o, ...r]
+        },
+        size,
+        dims,
+        vs,
+        atZero
+      )
+      return [both.slice(0, count), both.slice(count)]
+    }
+    const batchedBwd: BwdFlat = (residuals, cts) => {
+      const grads = vmapFlat(
+        (...a) => bwd(a.slice(0, residuals.length), a.slice(residuals.length)).map((g, i) => g ?? zerosOf(exampleAvals[i])),
+        size,
+        [...residuals.map(() => 0), ...cts.map(() => 0)],
+        [...residuals, ...cts],
+        () => dims.map((d) => d ?? 0)
+      )
+      return grads.map((g, i) => (dims[i] === null ? reduceSum(g, [0]) : g))
+    }
+    return callCustomVjp(batchedFun, batchedFwd, batchedBwd, vals).map((v) => new BatchTracer(trace, v, 0))
+  }
+  return fun(...xs) // eval, staging: the plain function
 }
