@@ -8,6 +8,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "fast-check"
 import * as NdArray from "../src/NdArray.js"
+import { grad, vmap } from "../src/transforms/api.js"
+import { jit } from "../src/transforms/jit.js"
 import type { SliceSpec } from "../src/NdArray.js"
 
 type NdArray = ReturnType<typeof NdArray.zeros>
@@ -258,6 +260,22 @@ describe("take and takeAlongAxis", () => {
       }),
       { numRuns }
     ))
+
+  it("under vmap with batched indices, an index out of its own example's range is a ValueError (not an element of another example)", () => {
+    const x = NdArray.array([[0, 1, 2], [10, 11, 12]])
+    const pick = (row: NdArray, i: NdArray) => NdArray.take(row, i)
+    const both = vmap(pick)
+    expect(both(x, NdArray.array(new Int32Array([2, -1]))).toArray()).toEqual([2, 12])
+    for (const bad of [[3, 0], [0, -4]]) {
+      const idx = NdArray.array(new Int32Array(bad))
+      expect(() => both(x, idx)).toThrow(expect.objectContaining({ _tag: "ValueError", message: expect.stringContaining("axis of size 3") }))
+      expect(() => jit(both)(x, idx)).toThrow(expect.objectContaining({ _tag: "ValueError" }))
+      // the adjoint (scatter-add) too, and nested vmap
+      expect(() => grad((x: NdArray) => NdArray.sum(both(x, idx)))(x)).toThrow(expect.objectContaining({ _tag: "ValueError" }))
+      expect(() => vmap(both)(NdArray.stack([x, x]), NdArray.stack([idx, idx]))).toThrow(expect.objectContaining({ _tag: "ValueError", message: expect.stringContaining("axis of size 3") }))
+    }
+    expect(grad((x: NdArray) => NdArray.sum(both(x, NdArray.array(new Int32Array([2, -1])))))(x).toArray()).toEqual([[0, 0, 1], [0, 0, 1]])
+  })
 
   it("take without an axis indexes the flattened array; a JS list of indices works", () => {
     const x = NdArray.reshape(NdArray.arange(6), [2, 3])
