@@ -4,7 +4,9 @@
  *
  * A checkpoint directory holds `checkpoint.safetensors`, with every leaf of
  * the parameter pytree stored as `params.<path>` and every leaf of the
- * optimiser state as `opt_state.<path>` (paths from `Tree.paths`, e.g.
+ * optimiser state as `opt_state.<path>` (and, with early stopping's
+ * `restoreBest`, the best epoch's parameters as `best_params.<path>`;
+ * paths from `Tree.paths`, e.g.
  * `params.layers.0.w`), so PyTorch / Hugging Face tools (`safetensors.safe_open`,
  * `load_file`) read it directly. The metadata is JSON under the header's
  * `__metadata__` key `gradfx` (authoritative), and also in a readable
@@ -91,6 +93,8 @@ export interface Checkpoint<P, S> {
   readonly params: P
   readonly optState: S
   readonly metadata: Metadata
+  /** the parameters of the best epoch so far (early stopping with `restoreBest`), stored as `best_params.*` */
+  readonly bestParams?: P
 }
 
 /**
@@ -102,6 +106,7 @@ export const FILE_NAMES = { tensors: "checkpoint.safetensors", metadata: "checkp
 
 const PARAMS = "params"
 const OPT_STATE = "opt_state"
+const BEST_PARAMS = "best_params"
 const METADATA_KEY = "gradfx"
 
 const join = (dir: string, name: string): string => (dir.endsWith("/") ? dir + name : `${dir}/${name}`)
@@ -194,7 +199,11 @@ export const fromTensors = <T>(
  */
 export const encode = (checkpoint: Checkpoint<unknown, unknown>): Uint8Array =>
   Safetensors.encodeSafetensors(
-    { ...toTensors(checkpoint.params, PARAMS), ...toTensors(checkpoint.optState, OPT_STATE) },
+    {
+      ...toTensors(checkpoint.params, PARAMS),
+      ...toTensors(checkpoint.optState, OPT_STATE),
+      ...(checkpoint.bestParams === undefined ? {} : toTensors(checkpoint.bestParams, BEST_PARAMS))
+    },
     {
       format: "pt",
       [METADATA_KEY]: JSON.stringify(checkpoint.metadata),
@@ -244,7 +253,10 @@ export const decode = <P, S>(
     if (!("tree" in params)) return yield* new CheckpointMismatch({ path, ...params })
     const optState = fromTensors(template.optState, file.tensors, OPT_STATE)
     if (!("tree" in optState)) return yield* new CheckpointMismatch({ path, ...optState })
-    return { params: params.tree, optState: optState.tree, metadata }
+    if (!Object.keys(file.tensors).some((name) => name.startsWith(BEST_PARAMS + "."))) return { params: params.tree, optState: optState.tree, metadata }
+    const best = fromTensors(template.params, file.tensors, BEST_PARAMS)
+    if (!("tree" in best)) return yield* new CheckpointMismatch({ path, ...best })
+    return { params: params.tree, optState: optState.tree, metadata, bestParams: best.tree }
   })
 
 const ioError = (path: string) => (e: PlatformError.PlatformError) => new CheckpointError({ path, reason: e.message })

@@ -42,7 +42,10 @@ const NonNegativeInt = Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualT
  * Early stopping: stop when the validation `metric` has not improved (by
  * more than `minDelta`, default 0) for `patience` epochs; `mode` says
  * whether larger (`"max"`, e.g. accuracy) or smaller (`"min"`, e.g. loss) is
- * better.
+ * better. With `restoreBest` (default false, as Keras's
+ * `restore_best_weights`) the run returns the parameters of the best epoch
+ * instead of the last one; checkpoints then carry them too, so a resumed
+ * run still can.
  *
  * @category config
  * @since 0.1.0
@@ -51,7 +54,8 @@ export const EarlyStopping = Schema.Struct({
   metric: Schema.String,
   mode: Schema.Literals(["min", "max"]),
   patience: PositiveInt,
-  minDelta: Schema.optional(Schema.Finite.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(0))))
+  minDelta: Schema.optional(Schema.Finite.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(0)))),
+  restoreBest: Schema.optional(Schema.Boolean)
 })
 
 /**
@@ -268,8 +272,9 @@ export interface EpochRecord {
 }
 
 /**
- * The outcome of a run: final params and optimiser state, the global step,
- * the number of completed epochs, the history, and why it stopped.
+ * The outcome of a run: final params (the best epoch's with early
+ * stopping's `restoreBest`) and optimiser state, the global step, the number
+ * of completed epochs, the history, and why it stopped.
  *
  * @since 0.1.0
  */
@@ -516,6 +521,8 @@ interface State<P, S> {
   readonly partial: EpochProgress
   readonly history: ReadonlyArray<EpochRecord>
   readonly best?: { readonly epoch: number; readonly value: number }
+  /** the params at the end of the best epoch (kept with `restoreBest`) */
+  readonly bestParams?: P
   readonly stopped: boolean
 }
 
@@ -619,6 +626,7 @@ export const train = <P, S, B, E = never, R = never>(
         partial: run.partial ?? emptyPartial,
         history: run.history ?? [],
         ...(run.best === undefined ? {} : { best: run.best }),
+        ...(loaded.bestParams === undefined ? {} : { bestParams: loaded.bestParams }),
         stopped: run.stopped ?? false
       }
       resumedFrom = dir
@@ -627,6 +635,7 @@ export const train = <P, S, B, E = never, R = never>(
     const checkpointOf = (s: State<P, S>): Checkpoint.Checkpoint<P, S> => ({
       params: s.params,
       optState: s.optState,
+      ...(s.bestParams === undefined ? {} : { bestParams: s.bestParams }),
       metadata: {
         step: s.step,
         epoch: s.epoch,
@@ -751,6 +760,7 @@ export const train = <P, S, B, E = never, R = never>(
         examplesPerSecond: seconds > 0 ? examples / seconds : 0
       }
       let best = state.best
+      let bestParams = state.bestParams
       let stopped = false
       if (early !== undefined) {
         const value = validation[early.metric] ?? record.train[early.metric]
@@ -758,6 +768,7 @@ export const train = <P, S, B, E = never, R = never>(
           yield* Effect.logWarning(`early stopping: no metric ${early.metric} (have ${[...Object.keys(validation), ...Object.keys(record.train)].join(", ")})`)
         } else if (improved(early.mode, value, best?.value, early.minDelta ?? 0)) {
           best = { epoch, value }
+          if (early.restoreBest === true) bestParams = state.params
         } else if (best !== undefined && epoch - best.epoch >= early.patience) {
           stopped = true
         }
@@ -769,6 +780,7 @@ export const train = <P, S, B, E = never, R = never>(
         partial: emptyPartial,
         history: [...state.history, record],
         ...(best === undefined ? {} : { best }),
+        ...(bestParams === undefined ? {} : { bestParams }),
         stopped
       }
       yield* reporter.report({ _tag: "EpochEnd", epochs: config.epochs, record })
@@ -800,7 +812,7 @@ export const train = <P, S, B, E = never, R = never>(
     yield* reporter.report({ _tag: "RunEnd", step: state.step, history: state.history })
     const best = state.best
     return {
-      params: state.params,
+      params: early?.restoreBest === true && state.bestParams !== undefined ? state.bestParams : state.params,
       optState: state.optState,
       step: state.step,
       epochs: state.epoch,

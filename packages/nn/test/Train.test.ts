@@ -161,6 +161,45 @@ describe("Train.train", () => {
     }).pipe(Effect.provide(Layer.merge(layer, Train.Reporter.silent)))
   })
 
+  it.effect("early stopping with restoreBest returns the best epoch's params, also after an interrupted run is resumed", () =>
+    Effect.gen(function*() {
+      const scores = [0.5, 0.7, 0.6, 0.65, 0.69, 0.9]
+      const run = (restoreBest: boolean, seen: Array<Params>) => ({
+        config: { ...config, epochs: 6, earlyStopping: { metric: "accuracy", mode: "max" as const, patience: 2, restoreBest } },
+        init: init(),
+        step,
+        data: Batches.source(data),
+        evaluate: (p: Params) => Effect.sync(() => ({ accuracy: scores[seen.push(p) - 1] }))
+      })
+      const lastSeen: Array<Params> = []
+      const last = yield* Train.train(run(false, lastSeen)).pipe(Effect.provide(Layer.merge(memoryLayer().layer, Train.Reporter.silent)))
+      assert.deepStrictEqual(bits(last.params), bits(lastSeen[3]))
+      const seen: Array<Params> = []
+      const best = yield* Train.train(run(true, seen)).pipe(Effect.provide(Layer.merge(memoryLayer().layer, Train.Reporter.silent)))
+      assert.strictEqual(best.stopReason, "earlyStopping")
+      assert.deepStrictEqual(bits(best.params), bits(seen[1])) // epoch 2 (index 1) scored best
+      assert.notDeepEqual(bits(seen[1]), bits(seen[3]))
+      assert.deepStrictEqual(bits(best.optState), bits(last.optState)) // the optimiser state is the last one
+
+      // interrupted in epoch 3 (after the best epoch), then resumed: the best params come from the checkpoint
+      const resumable = memoryLayer()
+      const interrupting = Layer.succeed(Train.Reporter)(Train.Reporter.of({
+        report: (event) => (event._tag === "Step" && event.step === 16 ? Effect.interrupt : Effect.void)
+      }))
+      const seenBefore: Array<Params> = []
+      const exit = yield* Effect.exit(Train.train(run(true, seenBefore)).pipe(Effect.provide(Layer.merge(resumable.layer, interrupting))))
+      assert.isTrue(Exit.hasInterrupts(exit))
+      const saved = yield* Checkpoint.load("run", init()).pipe(Effect.provideService(FileSystem.FileSystem, resumable.memory.fileSystem))
+      assert.deepStrictEqual(bits(saved.bestParams), bits(seen[1]))
+      const seenAfter: Array<Params> = []
+      const calls = seenBefore.length
+      const resumed = yield* Train.train({ ...run(true, seenAfter), evaluate: (p: Params) => Effect.sync(() => ({ accuracy: scores[calls + seenAfter.push(p) - 1] })), resume: true }).pipe(
+        Effect.provide(Layer.merge(resumable.layer, Train.Reporter.silent))
+      )
+      assert.deepStrictEqual(bits(resumed.params), bits(seen[1]))
+      assert.deepStrictEqual(resumed.best, { epoch: 1, metric: "accuracy", value: 0.7 })
+    }))
+
   it.effect("a thrown step error becomes StepFailed", () => {
     const { layer } = memoryLayer()
     return Effect.gen(function*() {
