@@ -16,7 +16,7 @@ import { dual } from "effect/Function"
 import * as cpu from "./backend/cpu/index.js"
 import { AxisError, DTypeError, ShapeError, ValueError } from "./Errors.js"
 import { checkDType, type DType, isFloat, normalizeAxes, normalizeAxis } from "./interpreter/aval.js"
-import { ArrayValue, isNdArray, type NdArray } from "./interpreter/ndarray.js"
+import { ArrayValue, checkLive, isNdArray, type NdArray } from "./interpreter/ndarray.js"
 import { asArray, type ArrayLike, promote, scalarArray } from "./ops/coerce.js"
 import * as P from "./primitives/index.js"
 
@@ -378,6 +378,20 @@ export const astype: {
   (dtype: DType): (x: NdArray) => NdArray
   (x: NdArray, dtype: DType): NdArray
 } = dual(2, (x: NdArray, dtype: DType) => P.convert(x, checkDType("astype", dtype)))
+
+/**
+ * A copy of `x` with a buffer of its own (contiguous), like `np.copy`: what
+ * to keep of an array that is about to be donated to a jitted call
+ * (`donateArgnums`). Inside a transform it is the identity (traced values
+ * are never written, so there is nothing to protect).
+ * @category shapes
+ * @since 0.1.0
+ */
+export const copy = (x: NdArray): NdArray => {
+  if (!(x instanceof ArrayValue)) return x
+  checkLive("copy", [x])
+  return ArrayValue.fromBuffer(cpu.contiguous(x, x.dtype), x.dtype, x.shape)
+}
 
 /** The identity, but gradients do not flow through it. @category elementwise @since 0.1.0 */
 export const stopGradient = (x: NdArray): NdArray => P.stopGradient(x)

@@ -27,7 +27,7 @@
  *
  * @since 0.1.0
  */
-import { type NdArray, Random } from "@gradfx/core"
+import { NdArray, Random, Tree } from "@gradfx/core"
 import { Clock, Context, Data, Effect, type FileSystem, Layer, Schema, Stream } from "effect"
 import * as Checkpoint from "./Checkpoint.js"
 
@@ -768,7 +768,8 @@ export const train = <P, S, B, E = never, R = never>(
           yield* Effect.logWarning(`early stopping: no metric ${early.metric} (have ${[...Object.keys(validation), ...Object.keys(record.train)].join(", ")})`)
         } else if (improved(early.mode, value, best?.value, early.minDelta ?? 0)) {
           best = { epoch, value }
-          if (early.restoreBest === true) bestParams = state.params
+          // a copy: the step may donate the params it is given (jit's donateArgnums)
+          if (early.restoreBest === true) bestParams = Tree.map(state.params, (leaf) => (NdArray.isNdArray(leaf) ? NdArray.copy(leaf) : leaf)) as P
         } else if (best !== undefined && epoch - best.epoch >= early.patience) {
           stopped = true
         }

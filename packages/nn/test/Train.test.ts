@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { NdArray, Random, Tree, valueAndGrad } from "@gradfx/core"
+import { jit, NdArray, Random, Tree, valueAndGrad } from "@gradfx/core"
 import { Batches, Dataset } from "@gradfx/data"
 import { Effect, Exit, FileSystem, Layer, Logger } from "effect"
 import * as Checkpoint from "../src/Checkpoint.js"
@@ -199,6 +199,33 @@ describe("Train.train", () => {
       assert.deepStrictEqual(bits(resumed.params), bits(seen[1]))
       assert.deepStrictEqual(resumed.best, { epoch: 1, metric: "accuracy", value: 0.7 })
     }))
+
+  it.effect("restoreBest works with a jitted step that donates its params (the best ones are copied)", () =>
+    Effect.gen(function*() {
+      const sgdStep = jit(
+        (p: Params, x: NdArray, y: NdArray) => {
+          const [value, g] = lossAndGrad(p, x, y)
+          return [Tree.map(p, (w: NdArray, gw: NdArray) => NdArray.sub(w, NdArray.mul(gw, 0.01)), g) as Params, value] as const
+        },
+        { donateArgnums: [0] }
+      )
+      const donating: Train.StepFn<Params, Momentum, Batch> = (p, o, { x, y }) => {
+        const [next, value] = sgdStep(p, x, y)
+        return { params: next, optState: o, loss: value }
+      }
+      const scores = [0.5, 0.7, 0.6, 0.65]
+      const seen: Array<Array<Array<number>>> = []
+      const result = yield* Train.train({
+        config: { ...config, epochs: 4, checkpointDir: undefined, earlyStopping: { metric: "accuracy", mode: "max" as const, patience: 5, restoreBest: true } },
+        init: init(),
+        step: donating,
+        data: Batches.source(data),
+        evaluate: (p: Params) => Effect.sync(() => ({ accuracy: scores[seen.push(bits(p)) - 1] }))
+      })
+      assert.strictEqual(result.stopReason, "completed")
+      assert.deepStrictEqual(bits(result.params), seen[1])
+      assert.notDeepEqual(seen[1], seen[3])
+    }).pipe(Effect.provide(Layer.merge(memoryLayer().layer, Train.Reporter.silent))))
 
   it.effect("a thrown step error becomes StepFailed", () => {
     const { layer } = memoryLayer()

@@ -17,7 +17,7 @@ import { setPoolImplementation } from "./cpu/pool.js"
 import { convWasm } from "./wasm/convKernels.js"
 import { setResidentMemory } from "./cpu/types.js"
 import { runSimd, simdPlan } from "./wasm/fused.js"
-import { isResident, residentAlloc, residentFree } from "./wasm/kernels.js"
+import { isResident, residentAlloc, residentFree, residentFreeAt } from "./wasm/kernels.js"
 import { poolWasm } from "./wasm/poolKernels.js"
 import { matmulWasm, setThreads as setWasmThreads, wasmAvailable } from "./wasm/index.js"
 
@@ -30,7 +30,7 @@ const install = (name: BackendName): void => {
   setConvImplementation(name === "wasm" ? convWasm : null)
   setPoolImplementation(name === "wasm" ? poolWasm : null)
   setSimdImplementation(name === "wasm" ? { plan: simdPlan, run: runSimd } : null)
-  setResidentMemory(name === "wasm" ? { alloc: residentAlloc, isResident, free: residentFree } : null)
+  setResidentMemory(name === "wasm" ? { alloc: residentAlloc, isResident, free: residentFree, freeAt: residentFreeAt } : null)
   current = name
 }
 

@@ -13,7 +13,7 @@ import { Equal, Hash } from "effect"
 import * as Pipeable from "effect/Pipeable"
 import { contiguous as contiguousCopy } from "../backend/cpu/elementwise.js"
 import { type Buffer, type View, contiguousStrides, isContiguous as viewIsContiguous, isResidentBuffer } from "../backend/cpu/types.js"
-import { TransformError } from "../Errors.js"
+import { TransformError, ValueError } from "../Errors.js"
 import { type DType, ShapedArray } from "./aval.js"
 
 const TypeId = "~gradfx/NdArray"
@@ -57,6 +57,29 @@ export abstract class NdArray extends Pipeable.Class implements Equal.Equal {
 
 export const isNdArray = (u: unknown): u is NdArray => typeof u === "object" && u !== null && (u as any)[TypeId] === TypeId
 
+// Donation (jit's donateArgnums): a donated array's buffer is given to the call, which may reuse
+// its memory; the buffer is then deleted, and reading any array over it fails.
+const deletedBuffers = new WeakSet<Buffer>()
+let anyDeleted = false
+
+/** Marks a donated buffer as deleted: every array over it refuses to be read from now on. */
+export const markDeleted = (buffer: Buffer): void => {
+  deletedBuffers.add(buffer)
+  anyDeleted = true
+}
+
+const deletedError = (op: string, x: { readonly dtype: DType; readonly shape: ReadonlyArray<number> }) =>
+  new ValueError({
+    op,
+    hint: `this ${x.dtype} array of shape [${x.shape.join(", ")}] (or an array it is a view of) was donated to a jitted call (donateArgnums) and deleted; use that call's outputs instead`
+  })
+
+/** Throws if one of `xs` is a deleted (donated) array. */
+export const checkLive = (op: string, xs: ReadonlyArray<NdArray>): void => {
+  if (!anyDeleted) return
+  for (const x of xs) if (x instanceof ArrayValue && deletedBuffers.has(x.buffer)) throw deletedError(op, x)
+}
+
 /** Row-major strides of frozen shapes (shapes are shared between arrays and avals). */
 const rowMajor = new WeakMap<ReadonlyArray<number>, ReadonlyArray<number>>()
 
@@ -97,6 +120,7 @@ export class ArrayValue extends NdArray implements View {
 
   /** Read the element at a flat row-major index (slow path helper). */
   at(flat: number): number {
+    if (anyDeleted && deletedBuffers.has(this.buffer)) throw deletedError("item", this)
     let index = this.offset
     for (let i = this.shape.length - 1; i >= 0; i--) {
       const d = this.shape[i]
@@ -107,6 +131,7 @@ export class ArrayValue extends NdArray implements View {
   }
 
   data(): Buffer {
+    if (anyDeleted && deletedBuffers.has(this.buffer)) throw deletedError("data", this)
     const size = this.aval.size
     if (this.isContiguous) return this.buffer.slice(this.offset, this.offset + size) as Buffer
     return contiguousCopy(this)
@@ -128,6 +153,7 @@ export class ArrayValue extends NdArray implements View {
   }
 
   item(): number {
+    if (anyDeleted && deletedBuffers.has(this.buffer)) throw deletedError("item", this)
     if (this.aval.size !== 1) {
       throw new TransformError({ transform: "item", hint: `only a size-1 array converts to a number; this one has shape [${this.shape.join(", ")}]` })
     }
@@ -135,6 +161,7 @@ export class ArrayValue extends NdArray implements View {
   }
 
   toString(): string {
+    if (anyDeleted && deletedBuffers.has(this.buffer)) return `NdArray(<deleted: donated to a jitted call>, shape=[${this.shape.join(", ")}], dtype=${this.dtype})`
     return formatArray(this)
   }
 

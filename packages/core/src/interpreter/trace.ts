@@ -18,7 +18,7 @@ import { Equal, Hash } from "effect"
 import type { Buffer } from "../backend/cpu/types.js"
 import { TransformError } from "../Errors.js"
 import type { ShapedArray } from "./aval.js"
-import { type ArrayValue, concretizationError, NdArray } from "./ndarray.js"
+import { type ArrayValue, checkLive, concretizationError, NdArray } from "./ndarray.js"
 import type { Primitive } from "./primitive.js"
 
 export interface MainTrace {
@@ -127,7 +127,10 @@ export const fullLower = (x: NdArray): NdArray => (x instanceof Tracer ? x.fullL
 /** Apply a primitive: hand it to the highest-level trace among the arguments. */
 export const bind = <P>(prim: Primitive<P>, args: ReadonlyArray<NdArray>, params: P): Array<NdArray> => {
   const main = findTopMain(args)
-  if (main === null) return prim.impl(args as ReadonlyArray<ArrayValue>, params)
+  if (main === null) {
+    checkLive(prim.name, args)
+    return prim.impl(args as ReadonlyArray<ArrayValue>, params)
+  }
   const trace = (main.trace ??= new main.traceType(main))
   const tracers = args.map((a) => fullRaise(trace, a))
   const outs = trace.processPrimitive(prim, tracers, params)

@@ -27,7 +27,7 @@ import * as cpu from "../backend/cpu/index.js"
 import { simdPlan, type SimdNode, type SimdPlan } from "../backend/wasm/fused.js"
 import { type DType, sameShape, type ShapedArray } from "../interpreter/aval.js"
 import type { Eqn, Jaxpr, Var } from "../interpreter/jaxpr.js"
-import { ArrayValue, type NdArray, toHeap } from "../interpreter/ndarray.js"
+import { ArrayValue, checkLive, markDeleted, type NdArray } from "../interpreter/ndarray.js"
 import type { Primitive } from "../interpreter/primitive.js"
 import { depth, Tracer } from "../interpreter/trace.js"
 import * as Tree from "../Tree.js"
@@ -43,6 +43,17 @@ export interface JitOptions {
   readonly staticArgnums?: ReadonlyArray<number>
   /** How many traced programs to keep (least recently used dropped first; default 32). */
   readonly cacheSize?: number
+  /**
+   * Positions of arguments whose arrays are given to the call (JAX's
+   * `donate_argnums`): the call may reuse their memory, and afterwards they
+   * are deleted — reading one, or any view of the same buffer, is a
+   * ValueError — even when the call fails. The outputs of such a call stay in
+   * the WebAssembly engine's memory, so a training step
+   * `params = step(params, batch)` with the parameters donated reads them in
+   * place and frees the old ones at once: no copies, no allocation. An array
+   * that is also passed undonated, or returned, is not deleted.
+   */
+  readonly donateArgnums?: ReadonlyArray<number>
 }
 
 /**
@@ -210,24 +221,68 @@ const foreignOutputs = new Set(["pure_callback"])
  * write them without staging copies; outputs are copied to the JavaScript
  * heap and every such buffer is given back before the run returns.
  */
-export const runProgram = (program: Program, args: ReadonlyArray<NdArray>): Array<NdArray> => {
+export const runProgram = (program: Program, args: ReadonlyArray<NdArray>, donated?: ReadonlyArray<boolean>): Array<NdArray> => {
   ensureBackend()
-  return cpu.withBufferReuse((allocated: Set<cpu.Buffer>) => {
-    try {
-      return toHeap(execute(program, args, allocated))
-    } finally {
-      // no buffer in the engine's memory outlives the run (the outputs were copied out)
-      for (const b of allocated) {
-        if (cpu.isResidentBuffer(b)) {
-          cpu.freeResident(b)
-          allocated.delete(b)
+  checkLive("jit", args)
+  checkLive("jit", program.consts)
+  const keep = donated !== undefined
+  let outs: Array<ArrayValue> | undefined
+  try {
+    return cpu.withBufferReuse((allocated: Set<cpu.Buffer>) => {
+      try {
+        outs = settle(execute(program, args, allocated, keep), allocated, keep)
+        return outs
+      } finally {
+        // no other buffer in the engine's memory outlives the run
+        for (const b of allocated) {
+          if (cpu.isResidentBuffer(b)) {
+            cpu.freeResident(b)
+            allocated.delete(b)
+          }
         }
       }
-    }
-  }, true)
+    }, true)
+  } finally {
+    if (donated !== undefined) retire(args as ReadonlyArray<ArrayValue>, donated, outs ?? [])
+  }
 }
 
-const execute = (program: Program, args: ReadonlyArray<NdArray>, allocated: Set<cpu.Buffer>): Array<ArrayValue> => {
+/**
+ * The outputs as the caller gets them: those in engine memory this run
+ * allocated are kept there (a call with donations) or copied to the
+ * JavaScript heap — once per buffer, views keeping their layout.
+ */
+const settle = (values: ReadonlyArray<ArrayValue>, allocated: Set<cpu.Buffer>, keep: boolean): Array<ArrayValue> => {
+  const copies = new Map<cpu.Buffer, cpu.Buffer | null>()
+  return values.map((v) => {
+    if (!allocated.has(v.buffer) || !cpu.isResidentBuffer(v.buffer)) return v
+    let copy = copies.get(v.buffer)
+    if (copy === undefined) {
+      if (keep && cpu.keepResident(v.buffer)) {
+        allocated.delete(v.buffer)
+        copy = null
+      } else copy = v.buffer.slice()
+      copies.set(v.buffer, copy)
+    }
+    return copy === null ? v : new ArrayValue(copy, v.dtype, v.shape, v.strides, v.offset)
+  })
+}
+
+/** Deletes the donated arguments (frees those kept in engine memory), except buffers also passed undonated or returned. */
+const retire = (args: ReadonlyArray<ArrayValue>, donated: ReadonlyArray<boolean>, outs: ReadonlyArray<ArrayValue>): void => {
+  const spared = new Set<cpu.Buffer>()
+  for (const o of outs) spared.add(o.buffer)
+  for (let i = 0; i < args.length; i++) if (!donated[i]) spared.add(args[i].buffer)
+  for (let i = 0; i < args.length; i++) {
+    const b = args[i].buffer
+    if (!donated[i] || spared.has(b)) continue
+    spared.add(b) // once per buffer
+    cpu.releaseKept(b)
+    markDeleted(b)
+  }
+}
+
+const execute = (program: Program, args: ReadonlyArray<NdArray>, allocated: Set<cpu.Buffer>, keepOutputs: boolean): Array<ArrayValue> => {
   const env: Array<ArrayValue | undefined> = new Array(program.slotCount)
   const { consts, inSlots, steps, outSlots } = program
   const live = new Map<cpu.Buffer, number>()
@@ -240,12 +295,12 @@ const execute = (program: Program, args: ReadonlyArray<NdArray>, allocated: Set<
     if (step.kind === "fused") {
       const out = step.outAvals[0]
       const run = () => cpu.mapNew(step.expr, step.bool, ins, out.shape, out.dtype, step.simd)
-      const v = ArrayValue.fromBuffer(step.escapes ? cpu.withHeapBuffers(run) : run(), out.dtype, out.shape)
+      const v = ArrayValue.fromBuffer(step.escapes && !keepOutputs ? cpu.withHeapBuffers(run) : run(), out.dtype, out.shape)
       env[step.outputs[0]] = v
       hold(v)
     } else {
       const run = () => (step.prim.kernel ? step.prim.kernel(ins, step.params, step.outAvals) : step.prim.impl(ins, step.params))
-      const outs = step.escapes ? cpu.withHeapBuffers(run) : run()
+      const outs = step.escapes && !keepOutputs ? cpu.withHeapBuffers(run) : run()
       const foreign = foreignOutputs.has(step.prim.name)
       for (let j = 0; j < outs.length; j++) {
         env[step.outputs[j]] = outs[j]
@@ -335,6 +390,10 @@ export const jit = <Args extends Array<any>, R>(f: (...args: Args) => R, options
   const limit = Math.max(1, options.cacheSize ?? 32)
   const jitted = (...args: Args): R => {
     const statics = options.staticArgnums === undefined ? [] : normalizeArgnums("jit", options.staticArgnums, args.length)
+    const donate = options.donateArgnums === undefined ? [] : normalizeArgnums("jit", options.donateArgnums, args.length)
+    if (donate.some((i) => statics.includes(i))) {
+      throw new TransformError({ transform: "jit", hint: `argument ${donate.find((i) => statics.includes(i))} is both static and donated; a static argument has no arrays to donate` })
+    }
     const isStatic = (i: number) => statics.includes(i)
     const dynamic = args.filter((_, i) => !isStatic(i))
     const [xs, inDef] = flattenArrays(dynamic)
@@ -349,7 +408,17 @@ export const jit = <Args extends Array<any>, R>(f: (...args: Args) => R, options
       cache.delete(key) // most recently used last
     }
     cache.set(key, entry)
-    return Tree.unflatten(entry.outDef, runProgram(entry.program, xs)) as R
+    let donated: Array<boolean> | undefined
+    if (donate.length > 0) {
+      // one flag per array leaf, in the order flattenArrays gave them
+      donated = []
+      for (let i = 0; i < args.length; i++) {
+        if (isStatic(i)) continue
+        const n = flattenArrays(args[i])[0].length
+        for (let k = 0; k < n; k++) donated.push(donate.includes(i))
+      }
+    }
+    return Tree.unflatten(entry.outDef, runProgram(entry.program, xs, donated)) as R
   }
   return jitted
 }

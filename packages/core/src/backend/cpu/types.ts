@@ -56,6 +56,8 @@ export interface ResidentMemory {
   readonly alloc: (dtype: DType, size: number) => Buffer | undefined
   readonly isResident: (buffer: Buffer) => boolean
   readonly free: (buffer: Buffer) => void
+  /** free the block at this byte address (what `free` does, for a caller that no longer has the view) */
+  readonly freeAt: (byteOffset: number) => void
 }
 
 let resident: ResidentMemory | null = null
@@ -93,6 +95,59 @@ export const withBufferReuse = <A>(f: (allocated: Set<Buffer>) => A, residentBuf
     if (outer !== null) for (const b of mine) outer.add(b)
   }
 }
+
+// ---------------------------------------------------------------------------
+// Resident arrays the caller holds. The outputs of a compiled call that was
+// given donated arguments stay in the engine's memory ("kept"), so that the
+// next call, given them as donations, reads them in place and frees them
+// deterministically — a training step's parameters never leave the engine's
+// memory. A kept buffer the caller drops instead is freed once the garbage
+// collector has found it unreachable (FinalizationRegistry). At most
+// KEPT_MAX_BYTES are kept at a time; past that, outputs go to the heap.
+
+const KEPT_MAX_BYTES = 512 * 1024 * 1024
+
+interface Kept {
+  readonly at: number
+  readonly bytes: number
+  readonly free: (byteOffset: number) => void
+}
+
+let keptBytes = 0
+const kept = new WeakMap<Buffer, Kept>()
+const keptRegistry = typeof FinalizationRegistry === "function"
+  ? new FinalizationRegistry<Kept>((k) => {
+    keptBytes -= k.bytes
+    k.free(k.at)
+  })
+  : undefined
+
+/** Hands a resident buffer the running program allocated to the caller; false if it cannot be kept (then copy it out). */
+export const keepResident = (buffer: Buffer): boolean => {
+  if (keptRegistry === undefined || resident === null || !resident.isResident(buffer) || keptBytes + buffer.byteLength > KEPT_MAX_BYTES) return false
+  const k: Kept = { at: buffer.byteOffset, bytes: buffer.byteLength, free: resident.freeAt }
+  keptRegistry.register(buffer, k, buffer)
+  kept.set(buffer, k)
+  keptBytes += k.bytes
+  return true
+}
+
+/** Frees a kept buffer now (it was donated); false if `buffer` is not a kept one. */
+export const releaseKept = (buffer: Buffer): boolean => {
+  const k = kept.get(buffer)
+  if (k === undefined) return false
+  keptRegistry!.unregister(buffer)
+  kept.delete(buffer)
+  keptBytes -= k.bytes
+  k.free(k.at)
+  return true
+}
+
+/** Whether `buffer` is a resident buffer the caller holds. */
+export const isKept = (buffer: Buffer): boolean => kept.has(buffer)
+
+/** Bytes of the engine's memory held by kept arrays (tests). */
+export const keptResidentBytes = (): number => keptBytes
 
 /** Run `f` (user code: a callback) with plain allocation, none of it pooled or resident. */
 export const withoutBufferReuse = <A>(f: () => A): A => {

@@ -179,6 +179,9 @@ export const isResident = (buffer: ArrayBufferView): boolean => residentMemories
 /** Gives a resident buffer's block back (the buffer must not be used afterwards). */
 export const residentFree = (buffer: ArrayBufferView): void => freeBlock(buffer.byteOffset)
 
+/** Gives back the resident block at `byteOffset` (a kept array the garbage collector found unreachable). */
+export const residentFreeAt = (byteOffset: number): void => freeBlock(byteOffset)
+
 // ---------------------------------------------------------------------------
 // Strided row copies
 
