@@ -7,7 +7,9 @@
  *
  * - gradfx: `valueAndGrad` + `Tree.map` of NdArray ops (core only), eager.
  * - gradfx-jit: the same step function under `jit` (traced once, then replayed
- *   as one program with fused elementwise loops).
+ *   as one program with fused elementwise loops), the parameters donated
+ *   (`donateArgnums`, as JAX training loops do: updated in place, like
+ *   tfjs's variables).
  * - gradfx-optim: the same with `Optim.sgd` from @gradfx/nn, when that exists.
  * - tfjs-cpu / tfjs-wasm: `tf.variable` parameters and `tf.train.sgd(lr).minimize`.
  */
@@ -28,7 +30,7 @@ export interface Trainer {
 
 const gradfxTrainer = (init: MlpInit, lr: number, compiled: boolean): Trainer => {
   let p = gradfxParams(init)
-  const step = compiled ? jit(gradfxSgdStep) : gradfxSgdStep
+  const step = compiled ? jit(gradfxSgdStep, { donateArgnums: [0] }) : gradfxSgdStep
   return {
     step: (x, y, size) => {
       ;[p] = step(p, NdArray.array(x, { shape: [size, IN] }), NdArray.array(y, { shape: [size, OUT] }), lr)

@@ -153,12 +153,20 @@ export const initialState = (config: MnistConfig, totalSteps = 1) => {
  * The training step: softmax cross-entropy of the model's logits, its
  * gradient by `valueAndGrad`, one optimiser update; the batch accuracy as a
  * metric. The update is compiled with `jit` (traced on the first batch of
- * each shape, then replayed as one program).
+ * each shape, then replayed as one program). With `donate`, the params and
+ * optimiser state given to a step are donated to it (jit's
+ * `donateArgnums`: updated in place, and deleted afterwards), which suits
+ * `Train.train` unless non-finite steps are skipped (a skipped step goes
+ * back to the params it was given).
  *
  * @category training
  * @since 0.1.0
  */
-export const makeStep = (model: Model, optimizer: Optim.GradientTransformation<any>): Train.StepFn<Params, unknown, Batch> => {
+export const makeStep = (
+  model: Model,
+  optimizer: Optim.GradientTransformation<any>,
+  options: { readonly donate?: boolean } = {}
+): Train.StepFn<Params, unknown, Batch> => {
   const objective = (params: Params, x: NdArray, y: NdArray, key: Random.Key) => {
     const logits = model.apply(params, x, { training: true, key })
     return [Loss.softmaxCrossEntropy(logits, y), logits] as const
@@ -169,7 +177,7 @@ export const makeStep = (model: Model, optimizer: Optim.GradientTransformation<a
     const [[loss, logits], grads] = lossAndGrad(params, x, y, key)
     const [updates, nextState] = optimizer.update(grads, optState, params)
     return { params: Optim.applyUpdates(params, updates), optState: nextState, loss, accuracy: Metrics.accuracy(logits, y) }
-  })
+  }, options.donate === true ? { donateArgnums: [0, 1] } : {})
   return (params, optState, { x, y }, { key }) => {
     const r = update(params, optState, x, y, key)
     return { params: r.params, optState: r.optState, loss: r.loss, metrics: { accuracy: r.accuracy } }
@@ -260,7 +268,8 @@ export const run = Effect.fn("mnist/run")(function*(config: MnistConfig, options
   const result = yield* Train.train({
     config,
     init: { params, optState },
-    step: makeStep(model, optimizer),
+    // a skipped (non-finite) step keeps the params it was given, so those cannot be donated
+    step: makeStep(model, optimizer, { donate: (config.onNonFinite ?? "fail") === "fail" }),
     data: Batches.source(data.train),
     ...(data.validation.length > 0 ? { evaluate: (p: Params) => evaluate(model, p, data.validation) } : {}),
     resume: options.resume ?? false
