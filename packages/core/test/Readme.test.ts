@@ -46,6 +46,27 @@ describe("README quick start", () => {
     expect((predict(a, x).toArray() as Array<Array<number>>)[3][0]).toBeGreaterThan(0.75)
   })
 
+  it("donateArgnums: the donating step trains to the same parameters; a donated array is deleted", () => {
+    const loss = (p: Params, x: NdArray, y: NdArray) =>
+      NdArray.mean(NdArray.square(NdArray.sub(NdArray.sigmoid(NdArray.add(NdArray.matmul(x, p.w), p.b)), y)))
+    const plain = (p: Params, x: NdArray, y: NdArray): Params =>
+      Tree.map(p, (w: NdArray, gw: NdArray) => NdArray.sub(w, NdArray.mul(gw, 2)), grad(loss)(p, x, y)) as Params
+    const step = jit(plain, { donateArgnums: [0] })
+    const x = NdArray.array([[0, 0], [0, 1], [1, 0], [1, 1]])
+    const y = NdArray.array([[0], [1], [1], [1]])
+    const first: Params = { w: NdArray.array([[0.5], [-0.5]]), b: NdArray.zeros([1]) }
+    const kept = NdArray.copy(first.w)
+    let a = step(first, x, y)
+    let b = plain({ w: kept, b: NdArray.zeros([1]) }, x, y)
+    for (let i = 0; i < 100; i++) {
+      a = step(a, x, y)
+      b = plain(b, x, y)
+    }
+    expect(a.w.toArray()).toEqual(b.w.toArray())
+    expect(() => first.w.toArray()).toThrow(expect.objectContaining({ _tag: "ValueError" }))
+    expect(kept.toArray()).toEqual([[0.5], [-0.5]])
+  })
+
   it("checkGrads example", () => {
     const f = (x: NdArray) => NdArray.sum(NdArray.tanh(NdArray.mul(x, x)))
     expect(() => checkGrads(f, [NdArray.array([0.1, -2, 3], { dtype: "float64" })], { order: 2, modes: ["fwd", "rev"] })).not.toThrow()
