@@ -9,7 +9,7 @@
  * becomes a vector accumulation `acc[j] op= row[j]` over successive rows.
  */
 import { collapseDims, compile, contiguous, kindOf, odometerSource } from "./elementwise"
-import { contiguousStrides, sizeOf } from "./types"
+import { allocate, contiguousStrides, isContiguous, sizeOf } from "./types"
 import type { Buffer, DType, View } from "./types"
 
 export type ReduceOp = "sum" | "max" | "min" | "prod" | "any" | "all"
@@ -62,6 +62,25 @@ const buildReduceKernel = (op: ReduceOp, accKind: "s" | "c" | "g", xKind: "s" | 
   };`)
 }
 
+type WholeKernel = (x: Buffer, offset: number, n: number) => number
+
+const wholeCache = new Map<ReduceOp, WholeKernel>()
+
+/** `op` over `x[offset .. offset + n)`, from the identity, in float64. */
+const wholeKernel = (op: ReduceOp): WholeKernel => {
+  let kernel = wholeCache.get(op)
+  if (kernel === undefined) {
+    kernel = compile<WholeKernel>(`
+    return function wholeKernel(x, offset, n) {
+      let s = ${identity[op]};
+      for (let i = offset, end = offset + n; i < end; i++) { const v = x[i]; s = ${combineExpr[op]}; }
+      return s;
+    };`)
+    wholeCache.set(op, kernel)
+  }
+  return kernel
+}
+
 /** Converts a float64 accumulator to a fresh buffer of `dtype` (bool: `!== 0`). */
 const fromFloat64 = (acc: Float64Array, shape: ReadonlyArray<number>, dtype: DType): Buffer =>
   dtype === "float64"
@@ -74,6 +93,13 @@ const fromFloat64 = (acc: Float64Array, shape: ReadonlyArray<number>, dtype: DTy
  * gives the identity.
  */
 export const reduce = (op: ReduceOp, x: View, axes: ReadonlyArray<number>, outDtype: DType): Buffer => {
+  // A float reduction of a whole contiguous array (a loss): one loop, no bookkeeping; the same
+  // float64 accumulation in the same order as the general kernel below.
+  if (axes.length === x.shape.length && (outDtype === "float32" || outDtype === "float64") && isContiguous(x)) {
+    const out = allocate(outDtype, 1)
+    out[0] = wholeKernel(op)(x.buffer, x.offset, sizeOf(x.shape))
+    return out
+  }
   const reduced = new Set(axes)
   const outShape = x.shape.filter((_, d) => !reduced.has(d))
   const acc = new Float64Array(sizeOf(outShape)).fill(identity[op])
