@@ -6,7 +6,7 @@
 // donation), what is deleted and what is not, that kept outputs are never
 // overwritten by later calls, and that the engine's memory stays bounded.
 import { afterAll, describe, expect, it } from "vitest"
-import { jit, NdArray as N, type NdArray, pureCallback, setBackend } from "@gradfx/core"
+import { grad, jit, NdArray as N, type NdArray, pureCallback, setBackend } from "@gradfx/core"
 import { isKept, isResidentBuffer, keptResidentBytes } from "../src/backend/cpu/types.js"
 import { getEngineMemory, wasmAvailable } from "../src/backend/wasm/index.js"
 import { blockStats } from "../src/backend/wasm/kernels.js"
@@ -85,6 +85,14 @@ describe.each(["wasm", "js"] as const)("donateArgnums (%s backend)", (backend) =
     expect(() => jit((x: number, y: NdArray) => N.mul(y, x), { staticArgnums: [0], donateArgnums: [0] })(2, c)).toThrow(
       expect.objectContaining({ _tag: "TransformError" })
     )
+  })
+
+  it("inside another transform a donating jit is just the function: nothing is deleted", () => {
+    setBackend(backend)
+    const f = jit((a: NdArray) => N.sum(N.square(a)), { donateArgnums: [0] })
+    const a = N.array([1, 2, 3])
+    expect(grad(f)(a).toArray()).toEqual([2, 4, 6])
+    expect(a.toArray()).toEqual([1, 2, 3])
   })
 
   it("a call that fails still deletes what was donated", () => {
