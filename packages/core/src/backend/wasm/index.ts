@@ -9,12 +9,17 @@
  * when they already live there — packed and multiplied inside wasm, and the
  * result is copied out.
  *
+ * Small products (few rows of C, or a small A) with B's columns contiguous
+ * are not packed at all: gemmv reads A and B where they are staged (only B's
+ * last partial column panel is packed), which saves the packing passes that
+ * cost as much as a sizeable part of such a product.
+ *
  * Large products are shared between the calling thread and `worker_threads`
- * that use the same (shared) memory: B is packed once into a shared buffer,
- * then row (or column) blocks of C are claimed dynamically with Atomics, so
- * a late or slow thread just takes fewer blocks. The call stays synchronous
- * (Atomics.wait). Without shared memory or workers everything runs on the
- * calling thread.
+ * that use the same (shared) memory: B is packed once into a shared buffer
+ * (or read in place), then row (or column) blocks of C are claimed
+ * dynamically with Atomics, so a late or slow thread just takes fewer
+ * blocks. The call stays synchronous (Atomics.wait). Without shared memory
+ * or workers everything runs on the calling thread.
  */
 import { buildMatmulModule, defaultShapes, roundUp, workspaceBytes, type KernelShape, type MatmulExports } from "./matmulKernel.js"
 import { WorkerPool, hardwareThreads } from "./pool.js"
@@ -44,6 +49,19 @@ const THREAD_MIN_WORK = 1 << 21
 /** From this size on, a call waits (≤ 1 s) for workers that are still starting. */
 const WAIT_FOR_WORKERS_WORK = 1 << 29
 const ALIGN = 64
+/**
+ * gemmv (nothing packed) is used when B's columns are contiguous and C has
+ * few rows, or A is small (a transposed A read in place touches a cache line
+ * per depth step, so it gets the smaller limit). Kernel times, one thread,
+ * f32, packB + gemmp vs gemmv: 32×784·784×100 137 / 123 µs, 784×32ᵀ·32×100
+ * 132 / 126, 128×784·784×100 498 / 473, 784×128ᵀ·128×100 491 / 501, 128³
+ * 99 / 100, 32×1024·1024×1024 2.17 / 1.86 ms; packing wins from 256×256ᵀ
+ * (0.82 / 0.93 ms), 1000×64ᵀ·64×1000 (3.0 / 3.5 ms) and 512³ on.
+ */
+const INPLACE_MAX_ROWS = 64
+const INPLACE_MAX_A_BYTES = 1 << 17
+const INPLACE_MAX_A_ROWMAJOR_BYTES = 1 << 19
+let inPlaceEnabled = true
 
 interface Engine {
   readonly memory: WasmMemory
@@ -61,19 +79,29 @@ type FloatArray = Float32Array | Float64Array
 let engine: Engine | null | undefined
 let threads = 0 // 0 = not chosen yet (defaults to the hardware thread count)
 let pool: WorkerPool | undefined
-const stats = { calls: 0, threaded: 0, workerBlocks: 0, redone: 0 }
+const stats = { calls: 0, threaded: 0, workerBlocks: 0, redone: 0, inPlace: 0 }
 
 /**
  * Counters for tests and diagnostics: products computed, how many went through
- * the pool, how many blocks of C the workers computed, and how many products
- * had to be redone on the calling thread after a worker failure.
+ * the pool, how many blocks of C the workers computed, how many products
+ * had to be redone on the calling thread after a worker failure, and how many
+ * were computed without packing (gemmv).
  */
 export const wasmMatmulStats = (): {
   readonly calls: number
   readonly threaded: number
   readonly workerBlocks: number
   readonly redone: number
+  readonly inPlace: number
 } => ({ ...stats })
+
+/**
+ * Tests and benchmarks: `false` sends every product through the packed
+ * path (packB + gemmp), `true` (the default) lets small ones skip packing.
+ */
+export const setInPlaceProducts = (enabled: boolean): void => {
+  inPlaceEnabled = enabled
+}
 
 const wasmApi = (): WasmApi | undefined => (globalThis as { WebAssembly?: WasmApi }).WebAssembly
 
@@ -170,12 +198,6 @@ const stageRows = (
   }
 }
 
-/** Stages the whole operand. */
-const stage = (plan: StagePlan, view: FloatArray, dst: number, src: FloatArray, off: number, rs: number, cs: number, rows: number, cols: number): Staged => {
-  stageRows(plan, view, dst, src, off, rs, cs, rows, cols, 0, rows)
-  return stagedLayout(plan, dst, off, rs, cs, rows, cols)
-}
-
 const ensureBytes = (e: Engine, bytes: number): boolean => {
   if (bytes > MAX_BYTES) return false
   const have = e.memory.buffer.byteLength
@@ -205,19 +227,30 @@ const selfTest = (e: Engine): boolean => {
     const aAt = roundUp(bpAt + ldc * kp * elt, ALIGN)
     const bAt = aAt + ALIGN * 2
     const cAt = bAt + ALIGN * 8
-    if (!ensureBytes(e, cAt + roundUp(m, s.mr) * ldc * elt)) return false
+    if (!ensureBytes(e, cAt + roundUp(m, s.mr) * (ldc + NR) * elt)) return false
     const v = dt === "f32" ? e.f32 : e.f64
     for (let i = 0; i < m * k; i++) v[aAt / elt + i] = (i % 7) - 3
     for (let i = 0; i < k * n; i++) v[bAt / elt + i] = (i % 5) - 2
     const x = e.exports
+    const check = (): boolean => {
+      for (let i = 0; i < m; i++)
+        for (let j = 0; j < n; j++) {
+          let acc = 0
+          for (let p = 0; p < k; p++) acc += (((i * k + p) % 7) - 3) * (((p * n + j) % 5) - 2)
+          if (v[cAt / elt + i * ldc + j] !== acc) return false
+        }
+      return true
+    }
     ;(dt === "f32" ? x.packB_f32 : x.packB_f64)(bAt, n * elt, elt, k, kp, n, bpAt)
     ;(dt === "f32" ? x.gemmp_f32 : x.gemmp_f64)(aAt, k * elt, elt, bpAt, kp, cAt, ldc * elt, m, k, n, ALIGN)
-    for (let i = 0; i < m; i++)
-      for (let j = 0; j < n; j++) {
-        let acc = 0
-        for (let p = 0; p < k; p++) acc += (((i * k + p) % 7) - 3) * (((p * n + j) % 5) - 2)
-        if (v[cAt / elt + i * ldc + j] !== acc) return false
-      }
+    if (!check()) return false
+    // in place: B's last partial panel packed at bpAt
+    const full = n - (n % NR)
+    ;(dt === "f32" ? x.packB_f32 : x.packB_f64)(bAt + full * elt, n * elt, elt, k, k, n - full, bpAt)
+    v.fill(Number.NaN, cAt / elt, cAt / elt + roundUp(m, s.mr) * ldc)
+    const ceAt = cAt + roundUp(m, s.mr) * ldc * elt
+    ;(dt === "f32" ? x.gemmv_f32 : x.gemmv_f64)(aAt, k * elt, elt, bAt, n * elt, bpAt, cAt, ldc * elt, m, k, n, ceAt)
+    if (!check()) return false
   }
   return true
 }
@@ -394,38 +427,61 @@ export const matmulWasm = (
     }
   }
 
-  // ---- memory layout (bytes): A workspaces | packed B | staged B | C (padded) | staged A --
+  // ---- memory layout (bytes): A workspaces (packed) or C's partial panel (in place) |
+  //      packed B or B's partial panel | staged B | C | staged A | dense C (packed, rows padded)
   const wsBytes = roundUp(workspaceBytes(shape, elt), ALIGN)
   const kp = roundUp(k, shape.unroll)
-  const ldc = roundUp(n, NR)
   // operands that already live in the engine's memory (a compiled program's intermediates) are read in place
   const residentA = isResident(a)
   const residentB = isResident(b)
+  // small products with B's columns contiguous: nothing packed but B's last partial panel (gemmv)
+  const aCsStaged = residentA ? aColStride : stagedLayout(planA, 0, aOffset, aRowStride, aColStride, m, k).cs
+  const bCsStaged = residentB ? bColStride : stagedLayout(planB, 0, bOffset, bRowStride, bColStride, k, n).cs
+  const aBytes = m * k * elt
+  const inPlace =
+    inPlaceEnabled &&
+    bCsStaged === 1 &&
+    (m <= INPLACE_MAX_ROWS || aBytes <= INPLACE_MAX_A_BYTES || (aCsStaged === 1 && aBytes <= INPLACE_MAX_A_ROWMAJOR_BYTES))
+  const fullN = n - (n % NR) // columns in full NR panels
+  // C's row stride in the scratch region: dense in place (gemmv puts its partial panel aside
+  // in `ce`), else padded to whole panels
+  const ldc = inPlace ? n : roundUp(n, NR)
+  const ceBytes = inPlace && fullN < n ? roundUp(m, MR) * NR * elt : 0
   // offsets inside the scratch region, made absolute below
-  const bpRel = roundUp(ALIGN + nThreads * wsBytes, ALIGN)
-  const bRel = roundUp(bpRel + ldc * kp * elt, ALIGN)
+  const bpRel = roundUp(ALIGN + (inPlace ? ceBytes : nThreads * wsBytes), ALIGN)
+  const bRel = roundUp(bpRel + (inPlace ? (fullN < n ? NR * k : 0) : roundUp(n, NR) * kp) * elt, ALIGN)
   const cRel = roundUp(bRel + (residentB ? 0 : planB.size) * elt, ALIGN)
   const aRel = roundUp(cRel + roundUp(m, MR) * ldc * elt, ALIGN)
   const denseRel = roundUp(aRel + (residentA ? 0 : planA.size) * elt, ALIGN)
   const region = scratch(denseRel + (ldc === n ? 0 : m * n * elt))
   if (region === undefined) return false
-  const wsAt = region.base + ALIGN
+  const wsAt = region.base + ALIGN // A workspaces (packed), C's partial panel (in place)
   const bpAt = region.base + bpRel
   const bAt = region.base + bRel
   const cAt = region.base + cRel
   const aAt = region.base + aRel
   const denseAt = region.base + denseRel
   const view: FloatArray = isF32 ? region.f32 : region.f64
-  const inPlace = (x: FloatArray, off: number, rs: number, cs: number): Staged => ({ base: x.byteOffset / elt + off, rs, cs })
-  const sb = residentB ? inPlace(b, bOffset, bRowStride, bColStride) : stage(planB, view, bAt / elt, b, bOffset, bRowStride, bColStride, k, n)
-  // where A is read from (staged below, all at once or in row slices for the workers)
-  const sa = residentA ? inPlace(a, aOffset, aRowStride, aColStride) : stagedLayout(planA, aAt / elt, aOffset, aRowStride, aColStride, m, k)
+  const readInPlace = (x: FloatArray, off: number, rs: number, cs: number): Staged => ({ base: x.byteOffset / elt + off, rs, cs })
+  // where B and A are read from (B staged now, or after the workers are woken; A all at once or in row slices)
+  const sb = residentB ? readInPlace(b, bOffset, bRowStride, bColStride) : stagedLayout(planB, bAt / elt, bOffset, bRowStride, bColStride, k, n)
+  const sa = residentA ? readInPlace(a, aOffset, aRowStride, aColStride) : stagedLayout(planA, aAt / elt, aOffset, aRowStride, aColStride, m, k)
   const x = e.exports
   const packB = isF32 ? x.packB_f32 : x.packB_f64
   const gemm = isF32 ? x.gemmp_f32 : x.gemmp_f64
+  const gemmv = isF32 ? x.gemmv_f32 : x.gemmv_f64
+  const stageB = (): void => {
+    if (!residentB) stageRows(planB, view, bAt / elt, b, bOffset, bRowStride, bColStride, k, n, 0, k)
+    // in place: B's last partial panel, packed over the depth (zero-padded columns)
+    if (inPlace && fullN < n) packB((sb.base + fullN * sb.cs) * elt, sb.rs * elt, sb.cs * elt, k, k, n - fullN, bpAt)
+  }
   const single = (sa: Staged): void => {
-    packB(sb.base * elt, sb.rs * elt, sb.cs * elt, k, kp, n, bpAt)
-    gemm(sa.base * elt, sa.rs * elt, sa.cs * elt, bpAt, kp, cAt, ldc * elt, m, k, n, wsAt)
+    if (inPlace) {
+      gemmv(sa.base * elt, sa.rs * elt, sa.cs * elt, sb.base * elt, sb.rs * elt, bpAt, cAt, ldc * elt, m, k, n, wsAt)
+    } else {
+      packB(sb.base * elt, sb.rs * elt, sb.cs * elt, k, kp, n, bpAt)
+      gemm(sa.base * elt, sa.rs * elt, sa.cs * elt, bpAt, kp, cAt, ldc * elt, m, k, n, wsAt)
+    }
   }
 
   const out: FloatArray = view
@@ -447,13 +503,17 @@ export const matmulWasm = (
     // Job: rows (or columns) of C are claimed by whichever thread is free. Sharing rows,
     // B is packed once by the first thread to claim it (usually a worker, while A is
     // staged here); sharing columns, each thread packs the columns of B it claimed.
+    // In place (gemmv) nothing is packed: B is staged after the workers are woken
+    // (their wake-up takes longer), before the first rows of A are published.
     const g = p.ctrl
     const unitsM = Math.ceil(m / MR)
     const unitsN = Math.ceil(n / NR)
-    // Share rows of C (B packed once; finished rows copied out meanwhile) unless C has few
-    // rows: then packing B costs about as much as the product, so share columns and let
-    // each thread pack its own.
-    const rows = unitsM >= unitsN || m >= 96
+    // Packed: share rows of C (B packed once; finished rows copied out meanwhile) unless C has
+    // few rows: then packing B costs about as much as the product, so share columns and let
+    // each thread pack its own. In place: every thread reads all of B (sharing rows) or all of
+    // A (sharing columns), so share rows when A is the larger (m ≥ n; 128×784·784×100: 354 µs
+    // by rows, 377 by columns), else columns (32×784·784×100: 131 vs 145) unless too few.
+    const rows = inPlace ? m >= n || (unitsN < 2 * nThreads && unitsM > unitsN) : unitsM >= unitsN || m >= 96
     const unit = rows ? MR : NR
     // guided self-scheduling: claims of ≈ remaining / (2·threads), at least
     // one register tile and ~32k multiply-adds
@@ -476,7 +536,7 @@ export const matmulWasm = (
     g[G.K] = k
     g[G.N] = n
     g[G.ELT] = elt
-    g[G.MODE] = rows ? 0 : 1
+    g[G.MODE] = (inPlace ? 2 : 0) + (rows ? 0 : 1)
     g[G.TOTAL] = rows ? m : n
     g[G.NEXT] = 0
     g[G.UNIT] = unit
@@ -486,7 +546,11 @@ export const matmulWasm = (
     g[G.LOG_LEN] = 0
     g[G.WS] = wsAt
     g[G.WSSTRIDE] = wsBytes
+    g[G.CE] = wsAt
+    g[G.CERS] = NR * elt
+    if (!inPlace) stageB()
     p.post(nThreads - 1) // its Atomics.store publishes the plain writes above
+    if (inPlace) stageB() // published with the first rows of A
 
     // stage A, in row slices when possible so that workers can start on the first rows
     // (a slice is ≥ m/4 rows — the first claim is ≈ m/4 — to keep the futex wake-ups few)
@@ -533,10 +597,12 @@ export const matmulWasm = (
     }
     for (let i = 0; i < Math.min(entries, LOG_CAP); i++) g[LOG_BASE + 2 * i + 1] = 0 // clear the log for the next job
   } else {
+    stageB()
     if (!residentA) stageRows(planA, view, aAt / elt, a, aOffset, aRowStride, aColStride, m, k, 0, m)
     single(sa)
     copyRows(0, m)
   }
   stats.calls++
+  if (inPlace) stats.inPlace++
   return true
 }

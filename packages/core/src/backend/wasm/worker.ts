@@ -16,7 +16,10 @@
  * first — usually a worker, while the main thread is still staging A (in row
  * slices, published in A_ROWS, so a worker can start on the first rows
  * early); sharing columns (MODE 1), each thread packs just the columns of B
- * it claimed. The rows or columns of C are shared out by guided self-scheduling: each claim
+ * it claimed. Small products are not packed (gemmv, MODE 2 by rows / 3 by
+ * columns): the main thread wakes the workers first, then stages B (and
+ * packs its last partial panel) and A, publishing A_ROWS only once B is in
+ * place. The rows or columns of C are shared out by guided self-scheduling: each claim
  * (a CAS on NEXT) takes ≈ remaining / DIV, at least MINB, so blocks shrink
  * towards the end and the threads finish together; a thread that starts late
  * or runs slow (a busy machine, a sluggish wake-up) simply claims less. The
@@ -51,7 +54,7 @@ export const G = {
   K: 16,
   N: 17,
   ELT: 18,
-  MODE: 19,
+  MODE: 19, // C shared by 0 rows / 1 columns (B packed), 2 rows / 3 columns (in place, gemmv)
   MINB: 20, // smallest block (a multiple of UNIT)
   WS: 21,
   WSSTRIDE: 22,
@@ -61,7 +64,9 @@ export const G = {
   UNIT: 26, // MR (rows) or NR (columns)
   DIV: 27, // a claim takes ≈ remaining / DIV
   BLOCKS: 28, // blocks computed, all threads (statistics)
-  LOG_LEN: 29 // entries claimed in the completion log
+  LOG_LEN: 29, // entries claimed in the completion log
+  CE: 30, // in place: C's partial panel
+  CERS: 31 // … and its row stride (NR elements)
 } as const
 export const GLOBAL_WORDS = 32
 
@@ -101,6 +106,7 @@ export const driverSource = `(function () {
   return function runJob(ex, ctrl, tid, onBlock) {
     const f64 = ctrl[${G.OP}] === 1;
     const gemm = f64 ? ex.gemmp_f64 : ex.gemmp_f32;
+    const gemmv = f64 ? ex.gemmv_f64 : ex.gemmv_f32;
     const a = ctrl[${G.A}], aRs = ctrl[${G.ARS}], aCs = ctrl[${G.ACS}];
     const bp = ctrl[${G.BP}], kp = ctrl[${G.KP}], c = ctrl[${G.C}], ldc = ctrl[${G.LDC}];
     const m = ctrl[${G.M}], k = ctrl[${G.K}], n = ctrl[${G.N}], elt = ctrl[${G.ELT}];
@@ -109,6 +115,7 @@ export const driverSource = `(function () {
     const wa = ctrl[${G.WS}] + tid * ctrl[${G.WSSTRIDE}];
     const packB = f64 ? ex.packB_f64 : ex.packB_f32;
     const b = ctrl[${G.B}], bRs = ctrl[${G.BRS}], bCs = ctrl[${G.BCS}];
+    const ce = ctrl[${G.CE}], ceRs = ctrl[${G.CERS}];
     if (mode === 0) {
       // rows of C: every block reads all of B, packed once by the first thread to get here
       if (Atomics.compareExchange(ctrl, ${G.PACK}, 0, 1) === 0) {
@@ -125,9 +132,14 @@ export const driverSource = `(function () {
       const seen = Atomics.compareExchange(ctrl, ${G.NEXT}, cur, cur + size);
       if (seen !== cur) { cur = seen; continue; }
       const w = Math.min(size, total - cur);
-      if (waitUntil(ctrl, ${G.A_ROWS}, mode === 0 ? cur + w : m) >= ${RELEASE}) break;
-      if (mode === 0) {
-        gemm(a + cur * aRs, aRs, aCs, bp, kp, c + cur * ldc, ldc, w, k, n, wa);
+      const byRows = mode === 0 || mode === 2;
+      if (waitUntil(ctrl, ${G.A_ROWS}, byRows ? cur + w : m) >= ${RELEASE}) break;
+      if (mode === 3) {
+        // in place, columns of C (B's last partial panel is packed at bp)
+        gemmv(a, aRs, aCs, b + cur * bCs, bRs, bp, c + cur * elt, ldc, m, k, w, ce);
+      } else if (byRows) {
+        if (mode === 0) gemm(a + cur * aRs, aRs, aCs, bp, kp, c + cur * ldc, ldc, w, k, n, wa);
+        else gemmv(a + cur * aRs, aRs, aCs, b, bRs, bp, c + cur * ldc, ldc, w, k, n, ce + cur * ceRs);
         const e = Atomics.add(ctrl, ${G.LOG_LEN}, 1);
         if (e < ${LOG_CAP}) {
           ctrl[${LOG_BASE} + 2 * e] = cur;

@@ -1,6 +1,8 @@
 import { availableParallelism } from "node:os"
 import { afterAll, describe, expect, it } from "vitest"
-import { matmulWasm, setThreads, warmUpThreads, wasmAvailable, wasmMatmulStats } from "../../../src/backend/wasm/index.js"
+import { matmulWasm, setInPlaceProducts, setThreads, warmUpThreads, wasmAvailable, wasmMatmulStats } from "../../../src/backend/wasm/index.js"
+import { residentAlloc, residentFree } from "../../../src/backend/wasm/kernels.js"
+import { buildMatmulModule, defaultShapes, roundUp, type MatmulExports } from "../../../src/backend/wasm/matmulKernel.js"
 
 type FloatArray = Float32Array | Float64Array
 type Dtype = "float32" | "float64"
@@ -109,24 +111,85 @@ describe("wasm matmul", () => {
       })
 
       for (const dtype of ["float32", "float64"] as const) {
-        it(`${dtype}: odd shapes, transposed operands, offsets`, () => {
+        for (const packed of [false, true]) {
+          it(`${dtype}: odd shapes, transposed operands, offsets${packed ? " (always packed)" : ""}`, () => {
+            setThreads(threads)
+            setInPlaceProducts(!packed)
+            const rand = rng(threads * 1000 + (dtype === "float32" ? 1 : 2))
+            let cases = 0
+            for (const m of ODD)
+              for (const k of ODD)
+                for (const n of ODD) {
+                  if (m * k * n < 512) continue // declined, see below
+                  // a deterministic subset of the 343 combinations, always keeping the 1s
+                  if (!(m === 1 || n === 1 || k === 1) && rand() > 0.12) continue
+                  const tA = rand() < 0.5
+                  const tB = rand() < 0.5
+                  const a = makeOperand(dtype, m, k, rand, { transposed: tA, offset: Math.floor(rand() * 9) })
+                  const b = makeOperand(dtype, k, n, rand, { transposed: tB, offset: Math.floor(rand() * 9) })
+                  check(dtype, a, b, m, k, n, Math.floor(rand() * 5))
+                  cases++
+                }
+            expect(cases).toBeGreaterThan(40)
+            setInPlaceProducts(true)
+          })
+        }
+
+        it(`${dtype}: small products read in place (gemmv): partial panels and tiles, strides, threads by rows / by columns`, () => {
           setThreads(threads)
-          const rand = rng(threads * 1000 + (dtype === "float32" ? 1 : 2))
-          let cases = 0
-          for (const m of ODD)
-            for (const k of ODD)
-              for (const n of ODD) {
-                if (m * k * n < 512) continue // declined, see below
-                // a deterministic subset of the 343 combinations, always keeping the 1s
-                if (!(m === 1 || n === 1 || k === 1) && rand() > 0.12) continue
-                const tA = rand() < 0.5
-                const tB = rand() < 0.5
-                const a = makeOperand(dtype, m, k, rand, { transposed: tA, offset: Math.floor(rand() * 9) })
-                const b = makeOperand(dtype, k, n, rand, { transposed: tB, offset: Math.floor(rand() * 9) })
-                check(dtype, a, b, m, k, n, Math.floor(rand() * 5))
-                cases++
-              }
-          expect(cases).toBeGreaterThan(40)
+          const rand = rng(31 + threads)
+          // [m, k, n, A transposed, A flipped, B flipped, B row padding]
+          const shapes: Array<[number, number, number, boolean, boolean, boolean, number]> = [
+            [32, 784, 100, false, false, false, 0], // the MLP's forward product (threaded)
+            [784, 32, 100, true, false, false, 0], // its weight gradient Xᵀ·dZ (threaded, by rows)
+            [8, 1000, 301, false, false, false, 0], // threaded by columns, partial last panel
+            [4, 700, 1100, true, false, true, 3], // by columns, transposed A, flipped B
+            [1, 2300, 1000, false, false, false, 0], // a single row
+            [31, 97, 13, false, true, false, 0], // flipped A, partial tile and panel
+            [64, 50, 7, true, false, false, 5], // narrower than one panel: only the packed partial panel
+            [17, 65, 96, false, false, true, 0], // full panels only (96 = 8·12 = 16·6)
+            [2, 300, 30, true, true, false, 1],
+            [100, 33, 10, true, false, false, 0] // small A, many rows
+          ]
+          const before = wasmMatmulStats().inPlace
+          for (const [m, k, n, tA, flipA, flipB, pad] of shapes) {
+            const a = makeOperand(dtype, m, k, rand, { transposed: tA, flip: flipA, offset: 2 })
+            const b = makeOperand(dtype, k, n, rand, { flip: flipB, pad, offset: 1 })
+            check(dtype, a, b, m, k, n)
+          }
+          // broadcast rows of A (row stride 0)
+          check(dtype, { ...makeOperand(dtype, 1, 40, rand), rs: 0 }, makeOperand(dtype, 40, 29, rand), 9, 40, 29)
+          // all but the float64 784×32ᵀ (a transposed A of 200 kB is packed) went through gemmv
+          expect(wasmMatmulStats().inPlace - before).toBe(shapes.length + (dtype === "float64" ? 0 : 1))
+        })
+
+        it(`${dtype}: resident operands and C (both paths)`, () => {
+          setThreads(threads)
+          const rand = rng(77 + threads)
+          for (const [m, k, n] of [
+            [5, 40, 23],
+            [32, 784, 100],
+            [300, 64, 130]
+          ] as const) {
+            for (const packed of [false, true]) {
+              setInPlaceProducts(!packed)
+              const A = residentAlloc(dtype, m * k + 3) as FloatArray | undefined
+              const B = residentAlloc(dtype, k * n + 3) as FloatArray | undefined
+              const C = residentAlloc(dtype, m * n + 4) as FloatArray | undefined
+              if (A === undefined || B === undefined || C === undefined) return // no shared memory here
+              const a = makeOperand(dtype, m, k, rand, { offset: 3 })
+              const b = makeOperand(dtype, k, n, rand, { offset: 1 })
+              A.set(a.data.subarray(0, m * k + 3))
+              B.set(b.data.subarray(0, k * n + 3))
+              C.fill(-7)
+              expect(matmulWasm(A, 3, k, 1, B, 1, n, 1, C, 2, m, k, n)).toBe(true)
+              const { ref, scale } = reference(a, b, m, k, n)
+              for (let i = 0; i < m * n; i++) expect(Math.abs(C[2 + i] - ref[i])).toBeLessThanOrEqual(tolerance(dtype, k) * scale[i])
+              expect([C[0], C[1], C[m * n + 2], C[m * n + 3]]).toEqual([-7, -7, -7, -7])
+              for (const x of [A, B, C]) residentFree(x)
+            }
+          }
+          setInPlaceProducts(true)
         })
 
         it(`${dtype}: large products (threaded by rows / by columns)`, () => {
@@ -194,6 +257,48 @@ describe("wasm matmul", () => {
       })
     })
   }
+
+  it("gemmv reads nothing outside A and B (operands at either end of the memory)", () => {
+    // a partial register tile or a partial B panel read in place would run off the memory (a trap)
+    type W = { Memory: new (d: { initial: number; maximum: number }) => { buffer: ArrayBuffer }; Module: new (b: Uint8Array) => object; Instance: new (m: object, i: object) => { exports: unknown } }
+    const W = (globalThis as unknown as { WebAssembly: W }).WebAssembly
+    const memory = new W.Memory({ initial: 2, maximum: 2 })
+    const bytes = buildMatmulModule({ ...defaultShapes, fma: false, shared: false, maxPages: 2 })
+    const ex = new W.Instance(new W.Module(bytes), { env: { memory } }).exports as MatmulExports
+    const END = 2 * 65536
+    for (const elt of [4, 8]) {
+      const view = elt === 4 ? new Float32Array(memory.buffer) : new Float64Array(memory.buffer)
+      const gemmv = elt === 4 ? ex.gemmv_f32 : ex.gemmv_f64
+      const packB = elt === 4 ? ex.packB_f32 : ex.packB_f64
+      const NR = 3 * (16 / elt)
+      const [m, k, n] = [7, 33, 2 * NR + 5]
+      const full = n - (n % NR)
+      const [BE, C, CE] = [8192, 16384, 20480]
+      const run = (a: number, ars: number, b: number) => {
+        view.fill(0, C / elt, C / elt + roundUp(m, 3) * roundUp(n, NR))
+        packB(b + full * elt, n * elt, elt, k, k, n - full, BE)
+        // C dense (row stride n), its partial panel put aside at CE
+        gemmv(a, ars, elt, b, n * elt, BE, C, n * elt, m, k, n, CE)
+        for (let i = 0; i < m; i++)
+          for (let j = 0; j < n; j++) {
+            let acc = 0
+            for (let p = 0; p < k; p++) acc += view[(a + i * ars + p * elt) / elt] * view[(b + (p * n + j) * elt) / elt]
+            expect(view[C / elt + i * n + j]).toBe(acc)
+          }
+      }
+      const fill = (at: number, count: number) => {
+        for (let i = 0; i < count; i++) view[at / elt + i] = ((i * 7) % 11) - 5
+      }
+      // A flipped, its last row at address 0; B at the end of the memory
+      fill(0, m * k)
+      fill(END - k * n * elt, k * n)
+      run((m - 1) * k * elt, -k * elt, END - k * n * elt)
+      // A at the end of the memory
+      fill(END - m * k * elt, m * k)
+      fill(24576, k * n)
+      run(END - m * k * elt, k * elt, 24576)
+    }
+  })
 
   it("mixed dtypes compute in C's precision", () => {
     const rand = rng(3)
