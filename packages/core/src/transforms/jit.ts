@@ -25,7 +25,7 @@ import { TransformError } from "../Errors.js"
 import { ensureBackend } from "../backend/index.js"
 import * as cpu from "../backend/cpu/index.js"
 import { simdPlan, type SimdNode, type SimdPlan } from "../backend/wasm/fused.js"
-import { type DType, sameShape, type ShapedArray } from "../interpreter/aval.js"
+import { type DType, sameShape, ShapedArray } from "../interpreter/aval.js"
 import type { Eqn, Jaxpr, Var } from "../interpreter/jaxpr.js"
 import { ArrayValue, checkLive, markDeleted, type NdArray } from "../interpreter/ndarray.js"
 import type { Primitive } from "../interpreter/primitive.js"
@@ -151,7 +151,7 @@ export const compileJaxpr = (jaxpr: Jaxpr, consts: ReadonlyArray<NdArray>, optio
   for (const eqn of jaxpr.eqns) {
     if (eqn.outs.length === 1 && inlined.has(eqn.outs[0])) continue // computed inside its reader's loop
     if (!fusible(eqn) || !eqn.inputs.some((v) => inlined.has(v))) {
-      steps.push({ kind: "kernel", prim: eqn.prim, params: eqn.params, inputs: eqn.inputs.map(number), outputs: eqn.outs.map(number), outAvals: eqn.outs.map((v) => v.aval), release: [], escapes: false })
+      steps.push({ kind: "kernel", prim: eqn.prim, params: eqn.params, inputs: eqn.inputs.map(number), outputs: eqn.outs.map(number), outAvals: eqn.outs.map((v) => frozenAval(v.aval)), release: [], escapes: false })
       continue
     }
     const leaves: Array<Var> = []
@@ -192,7 +192,7 @@ export const compileJaxpr = (jaxpr: Jaxpr, consts: ReadonlyArray<NdArray>, optio
     }
     const { expr, bool, node } = build(eqn)
     const simd = node === undefined ? undefined : simdPlan(node, leaves.map((v) => v.aval.dtype))
-    steps.push({ kind: "fused", expr, bool, simd, inputs: leaves.map(number), outputs: [number(eqn.outs[0])], outAvals: [eqn.outs[0].aval], size, release: [], escapes: false })
+    steps.push({ kind: "fused", expr, bool, simd, inputs: leaves.map(number), outputs: [number(eqn.outs[0])], outAvals: [frozenAval(eqn.outs[0].aval)], size, release: [], escapes: false })
   }
 
   // liveness over the steps as they will run
@@ -208,6 +208,9 @@ export const compileJaxpr = (jaxpr: Jaxpr, consts: ReadonlyArray<NdArray>, optio
   for (const step of steps) step.escapes = step.outputs.some((s) => outputs.has(s))
   return { jaxpr, consts, slotCount: slot.size, steps, inSlots, outSlots }
 }
+
+/** An aval whose shape is frozen: arrays made with it share that shape and its cached row-major strides. */
+const frozenAval = (a: ShapedArray): ShapedArray => (Object.isFrozen(a.shape) ? a : new ShapedArray(Object.freeze(a.shape.slice()), a.dtype))
 
 /** Primitives whose outputs may be arrays the caller's own code holds (never recycled). */
 const foreignOutputs = new Set(["pure_callback"])

@@ -82,10 +82,15 @@ const wholeKernel = (op: ReduceOp): WholeKernel => {
 }
 
 /** Converts a float64 accumulator to a fresh buffer of `dtype` (bool: `!== 0`). */
-const fromFloat64 = (acc: Float64Array, shape: ReadonlyArray<number>, dtype: DType): Buffer =>
-  dtype === "float64"
-    ? acc
-    : contiguous({ buffer: acc, dtype: "float64", shape, strides: contiguousStrides(shape), offset: 0 }, dtype)
+const fromFloat64 = (acc: Float64Array, shape: ReadonlyArray<number>, dtype: DType): Buffer => {
+  if (dtype === "float64") return acc
+  if (dtype === "float32") {
+    const out = allocate("float32", acc.length)
+    out.set(acc) // rounds each element to float32
+    return out
+  }
+  return contiguous({ buffer: acc, dtype: "float64", shape, strides: contiguousStrides(shape), offset: 0 }, dtype)
+}
 
 /**
  * Reduces `x` over `axes` (sorted, unique, non-negative). The output shape is
@@ -95,10 +100,22 @@ const fromFloat64 = (acc: Float64Array, shape: ReadonlyArray<number>, dtype: DTy
 export const reduce = (op: ReduceOp, x: View, axes: ReadonlyArray<number>, outDtype: DType): Buffer => {
   // A float reduction of a whole contiguous array (a loss): one loop, no bookkeeping; the same
   // float64 accumulation in the same order as the general kernel below.
-  if (axes.length === x.shape.length && (outDtype === "float32" || outDtype === "float64") && isContiguous(x)) {
-    const out = allocate(outDtype, 1)
-    out[0] = wholeKernel(op)(x.buffer, x.offset, sizeOf(x.shape))
-    return out
+  if ((outDtype === "float32" || outDtype === "float64") && isContiguous(x)) {
+    const last = x.shape.length - 1
+    if (axes.length === x.shape.length) {
+      const out = allocate(outDtype, 1)
+      out[0] = wholeKernel(op)(x.buffer, x.offset, sizeOf(x.shape))
+      return out
+    }
+    // the last axis of rows (a softmax's sums and maxima)
+    if (axes.length === 1 && axes[0] === last && x.shape[last] > 0) {
+      const n = x.shape[last]
+      const rows = sizeOf(x.shape) / n
+      const out = allocate(outDtype, rows)
+      const whole = wholeKernel(op)
+      for (let r = 0, at = x.offset; r < rows; r++, at += n) out[r] = whole(x.buffer, at, n)
+      return out
+    }
   }
   const reduced = new Set(axes)
   const outShape = x.shape.filter((_, d) => !reduced.has(d))
