@@ -7,9 +7,10 @@
  *
  * - gradfx: `valueAndGrad` + `Tree.map` of NdArray ops (core only), eager.
  * - gradfx-jit: the same step function under `jit` (traced once, then replayed
- *   as one program with fused elementwise loops), the parameters donated
- *   (`donateArgnums`, as JAX training loops do: updated in place, like
- *   tfjs's variables).
+ *   as one program with fused elementwise loops), the parameters and the
+ *   batch donated (`donateArgnums`, as JAX training loops do: the parameters
+ *   are updated in place, like tfjs's variables, and the batch's memory
+ *   holds the next batch).
  * - gradfx-optim: the same with `Optim.sgd` from @gradfx/nn, when that exists.
  * - tfjs-cpu / tfjs-wasm: `tf.variable` parameters and `tf.train.sgd(lr).minimize`.
  */
@@ -30,7 +31,7 @@ export interface Trainer {
 
 const gradfxTrainer = (init: MlpInit, lr: number, compiled: boolean): Trainer => {
   let p = gradfxParams(init)
-  const step = compiled ? jit(gradfxSgdStep, { donateArgnums: [0] }) : gradfxSgdStep
+  const step = compiled ? jit(gradfxSgdStep, { donateArgnums: [0, 1, 2] }) : gradfxSgdStep
   return {
     step: (x, y, size) => {
       ;[p] = step(p, NdArray.array(x, { shape: [size, IN] }), NdArray.array(y, { shape: [size, OUT] }), lr)

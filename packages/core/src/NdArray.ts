@@ -36,7 +36,7 @@ const typedDType = (t: Typed): DType | null =>
   t instanceof Float32Array ? "float32" : t instanceof Float64Array ? "float64" : t instanceof Int32Array ? "int32" : null
 
 const fromTyped = (values: globalThis.ArrayLike<number>, dtype: DType, shape: ReadonlyArray<number>): NdArray => {
-  const buffer = cpu.allocate(dtype, values.length)
+  const buffer = cpu.allocateForCopy(dtype, values.length) // every element is written below
   if (dtype === "bool") for (let i = 0; i < values.length; i++) buffer[i] = values[i] ? 1 : 0
   else buffer.set(values as globalThis.ArrayLike<number>)
   return ArrayValue.fromBuffer(buffer, dtype, shape)

@@ -54,7 +54,7 @@ describe.each(["wasm", "js"] as const)("donateArgnums (%s backend)", (backend) =
     setBackend(backend)
     const step = jit(sgd, { donateArgnums: [0] })
     const p = init()
-    const view = N.reshape(p.w, [48, 64]) // shares p.w's buffer
+    const view = N.transpose(p.w) // the whole buffer: deleted with p.w
     const saved = N.copy(N.transpose(p.w)) // a buffer of its own
     const expected = bits(N.transpose(p.w))
     step(p, batch(0))
@@ -62,8 +62,8 @@ describe.each(["wasm", "js"] as const)("donateArgnums (%s backend)", (backend) =
     expect(() => N.copy(p.w)).toThrow(deleted)
     expect(() => p.w.item()).toThrow(deleted)
     expect(() => p.w.toArray()).toThrow(deleted)
-    expect(() => view.data()).toThrow(deleted)
     expect(() => N.matmul(batch(1), p.w)).toThrow(deleted)
+    expect(() => view.data()).toThrow(deleted)
     expect(() => jit(loss)(p, batch(1))).toThrow(deleted)
     expect(() => step(p, batch(1))).toThrow(deleted)
     expect(String(p.w)).toContain("deleted")
@@ -85,6 +85,33 @@ describe.each(["wasm", "js"] as const)("donateArgnums (%s backend)", (backend) =
     expect(() => jit((x: number, y: NdArray) => N.mul(y, x), { staticArgnums: [0], donateArgnums: [0] })(2, c)).toThrow(
       expect.objectContaining({ _tag: "TransformError" })
     )
+  })
+
+  it("a slice or broadcast of a larger buffer is not donated (that would delete the rest of it)", () => {
+    setBackend(backend)
+    const step = jit(sgd, { donateArgnums: [0] })
+    const all = N.reshape(N.mul(N.sin(N.arange(2 * 64 * 48, undefined, 1, { dtype: "float32" })), 0.1), [2, 64, 48])
+    const w = N.slice(all, [1]) // the second half of all's buffer
+    const b = N.broadcastTo(N.array([0.5], { dtype: "float32" }), [48])
+    const all0 = bits(all)
+    step({ w, b }, batch(0))
+    expect(bits(all)).toEqual(all0)
+    expect(bits(b)).toEqual(new Array(48).fill(0.5))
+    const p = init()
+    step(p, batch(0))
+    expect(() => p.w.data()).toThrow(deleted) // a reshape of its whole buffer: donated
+  })
+
+  it("a donated heap array's buffer is reused by the next NdArray.array of its size", () => {
+    setBackend(backend)
+    const f = jit((x: NdArray) => N.sum(x), { donateArgnums: [0] })
+    const x = N.array(new Float32Array(5000).fill(1))
+    const buffer = (x as ArrayValue).buffer
+    expect(f(x).item()).toBe(5000)
+    const y = N.array(new Float32Array(5000).fill(2))
+    expect((y as ArrayValue).buffer.buffer).toBe(buffer.buffer) // the same memory (through a new view)
+    expect(() => x.data()).toThrow(deleted)
+    expect(N.sum(y).item()).toBe(10000)
   })
 
   it("inside another transform a donating jit is just the function: nothing is deleted", () => {

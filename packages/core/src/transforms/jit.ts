@@ -271,17 +271,27 @@ const settle = (values: ReadonlyArray<ArrayValue>, allocated: Set<cpu.Buffer>, k
   })
 }
 
-/** Deletes the donated arguments (frees those kept in engine memory), except buffers also passed undonated or returned. */
+/**
+ * Deletes the donated arguments and gives their memory back: a kept buffer
+ * to the engine's memory, a heap buffer to the buffer pool (where the next
+ * `NdArray.array` of its size or a later run's allocation finds it). Every
+ * array over a donated buffer is deleted with it (views of the whole
+ * buffer: the same data). Spared: buffers also passed undonated or
+ * returned, and arrays that are a part of their buffer (a slice, a
+ * broadcast), which donating would take from under the arrays over the rest.
+ */
 const retire = (args: ReadonlyArray<ArrayValue>, donated: ReadonlyArray<boolean>, outs: ReadonlyArray<ArrayValue>): void => {
   const spared = new Set<cpu.Buffer>()
   for (const o of outs) spared.add(o.buffer)
   for (let i = 0; i < args.length; i++) if (!donated[i]) spared.add(args[i].buffer)
   for (let i = 0; i < args.length; i++) {
-    const b = args[i].buffer
-    if (!donated[i] || spared.has(b)) continue
+    const a = args[i]
+    const b = a.buffer
+    if (!donated[i] || spared.has(b) || a.offset !== 0 || a.aval.size !== b.length) continue
     spared.add(b) // once per buffer
-    cpu.releaseKept(b)
     markDeleted(b)
+    // (pooled as a new view of the same memory: the deleted arrays keep the old view, which stays deleted)
+    if (!cpu.releaseKept(b) && !cpu.isResidentBuffer(b)) cpu.recycle(a.dtype, new (b.constructor as new (buffer: ArrayBufferLike, byteOffset: number, length: number) => cpu.Buffer)(b.buffer, b.byteOffset, b.length))
   }
 }
 

@@ -251,6 +251,25 @@ export const takePooled = (dtype: DType, size: number): Buffer | undefined => {
   return buffer
 }
 
+/**
+ * A buffer of `size` elements for a new array outside compiled runs (an
+ * `NdArray.array` copy), from the pool when one is there (contents
+ * unspecified: the caller overwrites every element), else fresh. Pooled
+ * buffers are ones nothing can read any more (dead intermediates, donated
+ * arrays), so reusing them spares the allocation and its page faults.
+ */
+export const allocateForCopy = (dtype: DType, size: number): Buffer => {
+  if (size >= POOL_MIN) {
+    const buffer = pooled(dtype, size)?.pop()
+    if (buffer !== undefined) {
+      pooledBytes -= buffer.byteLength
+      fresh?.add(buffer)
+      return buffer
+    }
+  }
+  return allocate(dtype, size)
+}
+
 /** Records a buffer a kernel made itself as allocated by the running program (see `allocate`). */
 export const adopt = (buffer: Buffer): void => {
   fresh?.add(buffer)
