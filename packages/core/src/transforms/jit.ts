@@ -50,8 +50,11 @@ export interface JitOptions {
    * ValueError — even when the call fails. The outputs of such a call stay in
    * the WebAssembly engine's memory, so a training step
    * `params = step(params, batch)` with the parameters donated reads them in
-   * place and frees the old ones at once: no copies, no allocation. An array
-   * that is also passed undonated, or returned, is not deleted.
+   * place and frees the old ones at once: no copies, no allocation. Views
+   * share memory, so donating an array deletes the arrays that are views of
+   * the same whole buffer too (a `reshape` or `transpose` of it, or what it is
+   * a reshape of); an array that is only a part of its buffer (a slice, a
+   * broadcast) is never donated, nor one also passed undonated or returned.
    */
   readonly donateArgnums?: ReadonlyArray<number>
 }
