@@ -298,31 +298,40 @@ const retire = (args: ReadonlyArray<ArrayValue>, donated: ReadonlyArray<boolean>
   }
 }
 
+/** One step's outputs (no closure per step: a compiled program runs many steps per call). */
+const runStep = (step: Step, ins: ReadonlyArray<ArrayValue>): ReadonlyArray<ArrayValue> => {
+  if (step.kind === "fused") {
+    const out = step.outAvals[0]
+    return [ArrayValue.fromBuffer(cpu.mapNew(step.expr, step.bool, ins, out.shape, out.dtype, step.simd), out.dtype, out.shape)]
+  }
+  return step.prim.kernel ? step.prim.kernel(ins, step.params, step.outAvals) : step.prim.impl(ins, step.params)
+}
+
 const execute = (program: Program, args: ReadonlyArray<NdArray>, allocated: Set<cpu.Buffer>, keepOutputs: boolean): Array<ArrayValue> => {
   const env: Array<ArrayValue | undefined> = new Array(program.slotCount)
   const { consts, inSlots, steps, outSlots } = program
   const live = new Map<cpu.Buffer, number>()
-  const hold = (v: ArrayValue) => live.set(v.buffer, (live.get(v.buffer) ?? 0) + 1)
   for (let i = 0; i < consts.length; i++) env[i] = consts[i] as ArrayValue
   for (let i = 0; i < inSlots.length; i++) env[inSlots[i]] = args[i] as ArrayValue
   for (let k = 0; k < steps.length; k++) {
     const step = steps[k]
-    const ins = step.inputs.map((s) => env[s]!)
-    if (step.kind === "fused") {
-      const out = step.outAvals[0]
-      const run = () => cpu.mapNew(step.expr, step.bool, ins, out.shape, out.dtype, step.simd)
-      const v = ArrayValue.fromBuffer(step.escapes && !keepOutputs ? cpu.withHeapBuffers(run) : run(), out.dtype, out.shape)
-      env[step.outputs[0]] = v
-      hold(v)
-    } else {
-      const run = () => (step.prim.kernel ? step.prim.kernel(ins, step.params, step.outAvals) : step.prim.impl(ins, step.params))
-      const outs = step.escapes && !keepOutputs ? cpu.withHeapBuffers(run) : run()
-      const foreign = foreignOutputs.has(step.prim.name)
-      for (let j = 0; j < outs.length; j++) {
-        env[step.outputs[j]] = outs[j]
-        if (foreign) allocated.delete(outs[j].buffer) // may be an array the callback's code keeps
-        hold(outs[j])
-      }
+    const ins: Array<ArrayValue> = new Array(step.inputs.length)
+    for (let j = 0; j < ins.length; j++) ins[j] = env[step.inputs[j]]!
+    // a step that makes a program output allocates on the JavaScript heap, unless outputs are kept
+    const heap = step.escapes && !keepOutputs
+    const outer = heap ? cpu.heapBuffersOn() : false
+    let outs: ReadonlyArray<ArrayValue>
+    try {
+      outs = runStep(step, ins)
+    } finally {
+      if (heap) cpu.heapBuffersOff(outer)
+    }
+    const foreign = step.kind === "kernel" && foreignOutputs.has(step.prim.name)
+    for (let j = 0; j < outs.length; j++) {
+      const v = outs[j]
+      env[step.outputs[j]] = v
+      if (foreign) allocated.delete(v.buffer) // may be an array the callback's code keeps
+      live.set(v.buffer, (live.get(v.buffer) ?? 0) + 1)
     }
     for (const s of step.release) {
       const v = env[s]!

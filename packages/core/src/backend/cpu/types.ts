@@ -163,15 +163,16 @@ export const withoutBufferReuse = <A>(f: () => A): A => {
   }
 }
 
-/** Run `f` (a kernel that makes a program's output) with its buffers on the JavaScript heap. */
-export const withHeapBuffers = <A>(f: () => A): A => {
+/** Makes the kernels about to run allocate on the JavaScript heap (a program's outputs); returns the setting to give back to `heapBuffersOff`. */
+export const heapBuffersOn = (): boolean => {
   const outer = residentOn
   residentOn = false
-  try {
-    return f()
-  } finally {
-    residentOn = outer
-  }
+  return outer
+}
+
+/** Restores the setting `heapBuffersOn` returned. */
+export const heapBuffersOff = (outer: boolean): void => {
+  residentOn = outer
 }
 
 const takeResident = (dtype: DType, size: number): Buffer | undefined => {
