@@ -52,20 +52,28 @@ export const isLeaf = (u: unknown): u is Leaf => isNdArray(u) || typeof u === "n
  */
 export const flatten = (tree: unknown): [Array<Leaf>, TreeDef] => {
   const leaves: Array<Leaf> = []
-  const go = (t: unknown): TreeDef => {
-    if (isLeaf(t)) {
-      leaves.push(t)
-      return { kind: "leaf" }
-    }
-    if (Array.isArray(t)) return { kind: "array", children: t.map(go) }
-    if (isPlainObject(t)) {
-      const keys = Object.keys(t)
-      return { kind: "object", keys, children: keys.map((k) => go(t[k])) }
-    }
-    return { kind: "static", value: t }
-  }
-  const def = go(tree)
+  const def = flattenInto(tree, leaves)
   return [leaves, def]
+}
+
+// (module-level recursion, not a closure per call: flatten runs on every transformed call)
+const flattenInto = (t: unknown, leaves: Array<Leaf>): TreeDef => {
+  if (isLeaf(t)) {
+    leaves.push(t)
+    return { kind: "leaf" }
+  }
+  if (Array.isArray(t)) {
+    const children: Array<TreeDef> = new Array(t.length)
+    for (let i = 0; i < t.length; i++) children[i] = flattenInto(t[i], leaves)
+    return { kind: "array", children }
+  }
+  if (isPlainObject(t)) {
+    const keys = Object.keys(t)
+    const children: Array<TreeDef> = new Array(keys.length)
+    for (let i = 0; i < keys.length; i++) children[i] = flattenInto(t[keys[i]], leaves)
+    return { kind: "object", keys, children }
+  }
+  return { kind: "static", value: t }
 }
 
 /** Number of leaves a structure holds. */
@@ -82,23 +90,26 @@ export const unflatten = <A = unknown>(def: TreeDef, leaves: ReadonlyArray<unkno
   if (leaves.length !== numLeaves(def)) {
     throw new ShapeError({ op: "Tree.unflatten", shapes: [], hint: `the structure has ${numLeaves(def)} leaves but ${leaves.length} were given` })
   }
-  let i = 0
-  const go = (d: TreeDef): unknown => {
-    switch (d.kind) {
-      case "leaf":
-        return leaves[i++]
-      case "static":
-        return d.value
-      case "array":
-        return d.children.map(go)
-      case "object": {
-        const out: Record<string, unknown> = {}
-        d.keys.forEach((k, j) => (out[k] = go(d.children[j])))
-        return out
-      }
+  return build(def, leaves, { next: 0 }) as A
+}
+
+const build = (d: TreeDef, leaves: ReadonlyArray<unknown>, at: { next: number }): unknown => {
+  switch (d.kind) {
+    case "leaf":
+      return leaves[at.next++]
+    case "static":
+      return d.value
+    case "array": {
+      const out: Array<unknown> = new Array(d.children.length)
+      for (let j = 0; j < out.length; j++) out[j] = build(d.children[j], leaves, at)
+      return out
+    }
+    case "object": {
+      const out: Record<string, unknown> = {}
+      for (let j = 0; j < d.keys.length; j++) out[d.keys[j]] = build(d.children[j], leaves, at)
+      return out
     }
   }
-  return go(def) as A
 }
 
 /** The leaves of a tree. @category pytrees @since 0.1.0 */

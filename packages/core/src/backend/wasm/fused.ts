@@ -535,6 +535,9 @@ const rowLength = (x: Operand): number => {
   return row
 }
 
+/** Whether operand `j` is read where it lives (a contiguous operand resident in the engine's memory). */
+const readsInPlace = (kinds: string, inputs: ReadonlyArray<Operand>, j: number): boolean => kinds[j] === "c" && isResident(inputs[j].buffer)
+
 /**
  * Runs `plan` over `n` elements: `kinds[j]` is "c" for a contiguous operand,
  * "s" for one value broadcast everywhere, "b" for a row repeated down the
@@ -554,13 +557,12 @@ export const runSimd = (
   if (run === undefined) return undefined
   const elt = plan.dtype === "float32" ? 4 : 8
   const region = alignUp(n * elt)
-  const inPlace = (j: number) => kinds[j] === "c" && isResident(inputs[j].buffer)
   // scratch layout: one 64-byte slot per broadcast value, one region per staged operand, then the output
   let at = 0
   const rel: Array<number> = []
   for (let j = 0; j < inputs.length; j++) {
     rel.push(at)
-    at += kinds[j] === "s" ? 64 : inPlace(j) ? 0 : plan.masks[j] ? alignUp(n) : region
+    at += kinds[j] === "s" ? 64 : readsInPlace(kinds, inputs, j) ? 0 : plan.masks[j] ? alignUp(n) : region
   }
   const outElt = plan.boolResult ? 1 : elt
   const outInPlace = out !== undefined && isResident(out)
@@ -571,7 +573,7 @@ export const runSimd = (
   for (let j = 0; j < inputs.length; j++) {
     const x = inputs[j]
     const ptr = views.base + rel[j]
-    if (inPlace(j)) {
+    if (readsInPlace(kinds, inputs, j)) {
       ptrs.push(x.buffer.byteOffset + x.offset * (plan.masks[j] ? 1 : elt))
       continue
     }

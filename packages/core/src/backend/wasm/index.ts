@@ -377,6 +377,79 @@ export const warmUpThreads = (timeoutMs = 5000): number => {
   return p === undefined ? 1 : 1 + p.waitReady(t - 1, timeoutMs)
 }
 
+/** What the helpers of one `matmulWasm` call need. */
+interface Call {
+  readonly elt: number
+  readonly m: number
+  readonly k: number
+  readonly n: number
+  readonly kp: number
+  readonly ldc: number
+  readonly inPlace: boolean
+  readonly fullN: number
+  readonly residentB: boolean
+  readonly planB: StagePlan
+  readonly view: FloatArray
+  readonly bAt: number
+  readonly bpAt: number
+  readonly cAt: number
+  readonly wsAt: number
+  readonly denseAt: number
+  readonly sb: Staged
+  readonly b: FloatArray
+  readonly bOffset: number
+  readonly bRowStride: number
+  readonly bColStride: number
+  readonly c: FloatArray
+  readonly cOffset: number
+  readonly packB: (...args: Array<number>) => void
+  readonly gemm: (...args: Array<number>) => void
+  readonly gemmv: (...args: Array<number>) => void
+  readonly rowCopy: ((...args: Array<number>) => void) | undefined
+  readonly residentC: boolean
+}
+
+/** Stages B (unless resident); in place, also packs B's last partial panel over the depth (zero-padded columns). */
+const stageB = (t: Call): void => {
+  const { elt, sb } = t
+  if (!t.residentB) stageRows(t.planB, t.view, t.bAt / elt, t.b, t.bOffset, t.bRowStride, t.bColStride, t.k, t.n, 0, t.k)
+  if (t.inPlace && t.fullN < t.n) t.packB((sb.base + t.fullN * sb.cs) * elt, sb.rs * elt, sb.cs * elt, t.k, t.k, t.n - t.fullN, t.bpAt)
+}
+
+/** The whole product on this thread. */
+const single = (t: Call, sa: Staged): void => {
+  const { elt, sb } = t
+  if (t.inPlace) {
+    t.gemmv(sa.base * elt, sa.rs * elt, sa.cs * elt, sb.base * elt, sb.rs * elt, t.bpAt, t.cAt, t.ldc * elt, t.m, t.k, t.n, t.wsAt)
+  } else {
+    t.packB(sb.base * elt, sb.rs * elt, sb.cs * elt, t.k, t.kp, t.n, t.bpAt)
+    t.gemm(sa.base * elt, sa.rs * elt, sa.cs * elt, t.bpAt, t.kp, t.cAt, t.ldc * elt, t.m, t.k, t.n, t.wsAt)
+  }
+}
+
+/** Copies rows r0..r1 of C out of the scratch region. */
+const copyRows = (t: Call, r0: number, r1: number): void => {
+  const { elt, n, ldc, c, cOffset, cAt, rowCopy, view } = t
+  const cBase = cAt / elt
+  if (ldc === n) c.set(view.subarray(cBase + r0 * n, cBase + r1 * n), cOffset + r0 * n)
+  else if (rowCopy !== undefined && t.residentC) rowCopy(cAt + r0 * ldc * elt, ldc * elt, c.byteOffset + (cOffset + r0 * n) * elt, n * elt, n * elt, r1 - r0)
+  else if (rowCopy !== undefined) {
+    rowCopy(cAt + r0 * ldc * elt, ldc * elt, t.denseAt + r0 * n * elt, n * elt, n * elt, r1 - r0)
+    c.set(view.subarray(t.denseAt / elt + r0 * n, t.denseAt / elt + r1 * n), cOffset + r0 * n)
+  } else for (let i = r0; i < r1; i++) c.set(view.subarray(cBase + i * ldc, cBase + i * ldc + n), cOffset + i * n)
+}
+
+/** Copies out the row blocks the threads have logged as finished since the last drain. */
+const drain = (t: Call, g: Int32Array, log: { done: number }): void => {
+  while (log.done < LOG_CAP) {
+    const w = Atomics.load(g, LOG_BASE + 2 * log.done + 1)
+    if (w === 0) return
+    const r0 = g[LOG_BASE + 2 * log.done]
+    copyRows(t, r0, r0 + w)
+    log.done++
+  }
+}
+
 /** C[m×n] (+)= A[m×k] · B[k×n]; each operand given as (array, offset, rowStride, colStride) in elements, so transposed operands (colStride ≠ 1) are allowed; C is row-major contiguous at cOffset with row stride n. Returns false if it declines (e.g. too small, unsupported layout) so the caller falls back to JS. Synchronous. */
 export const matmulWasm = (
   a: Float32Array | Float64Array,
@@ -462,41 +535,21 @@ export const matmulWasm = (
   const aAt = region.base + aRel
   const denseAt = region.base + denseRel
   const view: FloatArray = isF32 ? region.f32 : region.f64
-  const readInPlace = (x: FloatArray, off: number, rs: number, cs: number): Staged => ({ base: x.byteOffset / elt + off, rs, cs })
   // where B and A are read from (B staged now, or after the workers are woken; A all at once or in row slices)
-  const sb = residentB ? readInPlace(b, bOffset, bRowStride, bColStride) : stagedLayout(planB, bAt / elt, bOffset, bRowStride, bColStride, k, n)
-  const sa = residentA ? readInPlace(a, aOffset, aRowStride, aColStride) : stagedLayout(planA, aAt / elt, aOffset, aRowStride, aColStride, m, k)
+  const sb: Staged = residentB ? { base: b.byteOffset / elt + bOffset, rs: bRowStride, cs: bColStride } : stagedLayout(planB, bAt / elt, bOffset, bRowStride, bColStride, k, n)
+  const sa: Staged = residentA ? { base: a.byteOffset / elt + aOffset, rs: aRowStride, cs: aColStride } : stagedLayout(planA, aAt / elt, aOffset, aRowStride, aColStride, m, k)
   const x = e.exports
-  const packB = isF32 ? x.packB_f32 : x.packB_f64
-  const gemm = isF32 ? x.gemmp_f32 : x.gemmp_f64
-  const gemmv = isF32 ? x.gemmv_f32 : x.gemmv_f64
-  const stageB = (): void => {
-    if (!residentB) stageRows(planB, view, bAt / elt, b, bOffset, bRowStride, bColStride, k, n, 0, k)
-    // in place: B's last partial panel, packed over the depth (zero-padded columns)
-    if (inPlace && fullN < n) packB((sb.base + fullN * sb.cs) * elt, sb.rs * elt, sb.cs * elt, k, k, n - fullN, bpAt)
-  }
-  const single = (sa: Staged): void => {
-    if (inPlace) {
-      gemmv(sa.base * elt, sa.rs * elt, sa.cs * elt, sb.base * elt, sb.rs * elt, bpAt, cAt, ldc * elt, m, k, n, wsAt)
-    } else {
-      packB(sb.base * elt, sb.rs * elt, sb.cs * elt, k, kp, n, bpAt)
-      gemm(sa.base * elt, sa.rs * elt, sa.cs * elt, bpAt, kp, cAt, ldc * elt, m, k, n, wsAt)
-    }
-  }
-
-  const out: FloatArray = view
-  const cBase = cAt / elt
-  // C's rows are ldc (a multiple of NR) apart in the scratch region: rows are copied out one memory.copy each
-  // (straight into C when it lives in the engine's memory, else packed into a dense region, then one set)
-  const rowCopy = ldc === n ? undefined : copyRowsKernel()
-  const residentC = isResident(c)
-  const copyRows = (r0: number, r1: number): void => {
-    if (ldc === n) c.set(out.subarray(cBase + r0 * n, cBase + r1 * n), cOffset + r0 * n)
-    else if (rowCopy !== undefined && residentC) rowCopy(cAt + r0 * ldc * elt, ldc * elt, c.byteOffset + (cOffset + r0 * n) * elt, n * elt, n * elt, r1 - r0)
-    else if (rowCopy !== undefined) {
-      rowCopy(cAt + r0 * ldc * elt, ldc * elt, denseAt + r0 * n * elt, n * elt, n * elt, r1 - r0)
-      c.set(out.subarray(denseAt / elt + r0 * n, denseAt / elt + r1 * n), cOffset + r0 * n)
-    } else for (let i = r0; i < r1; i++) c.set(out.subarray(cBase + i * ldc, cBase + i * ldc + n), cOffset + i * n)
+  // one record of the call for the helpers below (module functions, not closures: under tsx every
+  // named closure costs a __name call, ≈ 0.3 µs, on each of the many products of a training step)
+  const call: Call = {
+    elt, m, k, n, kp, ldc, inPlace, fullN, residentB, planB, view, bAt, bpAt, cAt, wsAt, denseAt, sb, b, bOffset, bRowStride, bColStride, c, cOffset,
+    packB: isF32 ? x.packB_f32 : x.packB_f64,
+    gemm: isF32 ? x.gemmp_f32 : x.gemmp_f64,
+    gemmv: isF32 ? x.gemmv_f32 : x.gemmv_f64,
+    // C's rows are ldc (a multiple of NR) apart in the scratch region: rows are copied out one memory.copy each
+    // (straight into C when it lives in the engine's memory, else packed into a dense region, then one set)
+    rowCopy: ldc === n ? undefined : copyRowsKernel(),
+    residentC: isResident(c)
   }
 
   if (nThreads > 1 && p !== undefined) {
@@ -548,9 +601,9 @@ export const matmulWasm = (
     g[G.WSSTRIDE] = wsBytes
     g[G.CE] = wsAt
     g[G.CERS] = NR * elt
-    if (!inPlace) stageB()
+    if (!inPlace) stageB(call)
     p.post(nThreads - 1) // its Atomics.store publishes the plain writes above
-    if (inPlace) stageB() // published with the first rows of A
+    if (inPlace) stageB(call) // published with the first rows of A
 
     // stage A, in row slices when possible so that workers can start on the first rows
     // (a slice is ≥ m/4 rows — the first claim is ≈ m/4 — to keep the futex wake-ups few)
@@ -563,44 +616,35 @@ export const matmulWasm = (
     }
 
     // compute, copying finished row blocks of C out in between
-    let logged = 0
-    const drain = (): void => {
-      while (logged < LOG_CAP) {
-        const w = Atomics.load(g, LOG_BASE + 2 * logged + 1)
-        if (w === 0) return
-        const r0 = g[LOG_BASE + 2 * logged]
-        copyRows(r0, r0 + w)
-        logged++
-      }
-    }
+    const log = { done: 0 }
     let ok = true
     let mine = 0
     try {
-      mine = p.runJob(x, g, 0, rows ? drain : undefined)
+      mine = p.runJob(x, g, 0, rows ? () => drain(call, g, log) : undefined)
     } catch {
       ok = false
       p.fail(g)
     }
-    p.finish(rows && ok ? drain : undefined)
+    p.finish(rows && ok ? () => drain(call, g, log) : undefined)
     stats.threaded++
     stats.workerBlocks += Atomics.load(g, G.BLOCKS) - mine
     const entries = Atomics.load(g, G.LOG_LEN)
     if (!ok || Atomics.load(g, G.FAILED) !== 0) {
       // redo everything on this thread (a genuine wasm error then surfaces as an exception)
       stats.redone++
-      single(sa)
-      copyRows(0, m)
+      single(call, sa)
+      copyRows(call, 0, m)
     } else if (!rows || entries > LOG_CAP) {
-      copyRows(0, m)
+      copyRows(call, 0, m)
     } else {
-      drain()
+      drain(call, g, log)
     }
     for (let i = 0; i < Math.min(entries, LOG_CAP); i++) g[LOG_BASE + 2 * i + 1] = 0 // clear the log for the next job
   } else {
-    stageB()
+    stageB(call)
     if (!residentA) stageRows(planA, view, aAt / elt, a, aOffset, aRowStride, aColStride, m, k, 0, m)
-    single(sa)
-    copyRows(0, m)
+    single(call, sa)
+    copyRows(call, 0, m)
   }
   stats.calls++
   if (inPlace) stats.inPlace++
