@@ -419,8 +419,7 @@ export const jit = <Args extends Array<any>, R>(f: (...args: Args) => R, options
     if (donate.some((i) => statics.includes(i))) {
       throw new TransformError({ transform: "jit", hint: `argument ${donate.find((i) => statics.includes(i))} is both static and donated; a static argument has no arrays to donate` })
     }
-    const isStatic = (i: number) => statics.includes(i)
-    const dynamic = args.filter((_, i) => !isStatic(i))
+    const dynamic = args.filter((_, i) => !statics.includes(i))
     const [xs, inDef] = flattenArrays(dynamic)
     // Inside another transform, or with traced arguments: just run f (the enclosing transform interprets it).
     if (depth() > 0 || xs.some((x) => x instanceof Tracer)) return f(...args)
@@ -438,7 +437,7 @@ export const jit = <Args extends Array<any>, R>(f: (...args: Args) => R, options
       // one flag per array leaf, in the order flattenArrays gave them
       donated = []
       for (let i = 0; i < args.length; i++) {
-        if (isStatic(i)) continue
+        if (statics.includes(i)) continue
         const n = flattenArrays(args[i])[0].length
         for (let k = 0; k < n; k++) donated.push(donate.includes(i))
       }

@@ -81,6 +81,25 @@ const wholeKernel = (op: ReduceOp): WholeKernel => {
   return kernel
 }
 
+type LeadingKernel = (acc: Float64Array, x: Buffer, offset: number, rows: number, n: number) => void
+
+const leadingCache = new Map<ReduceOp, LeadingKernel>()
+
+/** acc[j] = op(acc[j], x[r·n + j]) for every row r in order (what the general kernel does for leading axes). */
+const leadingKernel = (op: ReduceOp): LeadingKernel => {
+  let kernel = leadingCache.get(op)
+  if (kernel === undefined) {
+    kernel = compile<LeadingKernel>(`
+    return function leadingKernel(acc, x, offset, rows, n) {
+      for (let r = 0, at = offset; r < rows; r++, at += n) {
+        for (let j = 0; j < n; j++) { const v = x[at + j], s = acc[j]; acc[j] = ${combineExpr[op]}; }
+      }
+    };`)
+    leadingCache.set(op, kernel)
+  }
+  return kernel
+}
+
 /** Converts a float64 accumulator to a fresh buffer of `dtype` (bool: `!== 0`). */
 const fromFloat64 = (acc: Float64Array, shape: ReadonlyArray<number>, dtype: DType): Buffer => {
   if (dtype === "float64") return acc
@@ -115,6 +134,14 @@ export const reduce = (op: ReduceOp, x: View, axes: ReadonlyArray<number>, outDt
       const whole = wholeKernel(op)
       for (let r = 0, at = x.offset; r < rows; r++, at += n) out[r] = whole(x.buffer, at, n)
       return out
+    }
+    // leading axes (a bias gradient: the sum over the batch): rows combined into one float64 row
+    if (axes.every((a, i) => a === i) && axes.length < x.shape.length) {
+      const rows = sizeOf(x.shape.slice(0, axes.length))
+      const n = sizeOf(x.shape.slice(axes.length))
+      const acc = new Float64Array(n).fill(identity[op])
+      if (n > 0) leadingKernel(op)(acc, x.buffer, x.offset, rows, n)
+      return fromFloat64(acc, x.shape.slice(axes.length), outDtype)
     }
   }
   const reduced = new Set(axes)
