@@ -101,6 +101,8 @@ export interface Program {
   readonly steps: ReadonlyArray<Step>
   readonly inSlots: ReadonlyArray<number>
   readonly outSlots: ReadonlyArray<number>
+  /** Inputs worth copying into the engine's memory once per run (large floats read by several steps, each of which would stage them). */
+  readonly stageInputs: ReadonlyArray<boolean>
 }
 
 /** The value of an inlined intermediate as its dtype would have stored it (a 0/1 value is exact in every dtype). */
@@ -209,7 +211,38 @@ export const compileJaxpr = (jaxpr: Jaxpr, consts: ReadonlyArray<NdArray>, optio
   steps.forEach((step, i) => (step.release = release[i]))
   const outputs = new Set(outSlots)
   for (const step of steps) step.escapes = step.outputs.some((s) => outputs.has(s))
-  return { jaxpr, consts, slotCount: slot.size, steps, inSlots, outSlots }
+  const slotReaders = new Map<number, number>()
+  for (const step of steps) for (const s of new Set(step.inputs)) slotReaders.set(s, (slotReaders.get(s) ?? 0) + 1)
+  const stageInputs = jaxpr.inBinders.map((v, i) => {
+    const { dtype } = v.aval
+    return (dtype === "float32" || dtype === "float64") && v.aval.size >= STAGE_MIN && (slotReaders.get(inSlots[i]) ?? 0) >= 2
+  })
+  return { jaxpr, consts, slotCount: slot.size, steps, inSlots, outSlots, stageInputs }
+}
+
+/** Inputs smaller than this are not copied into the engine's memory (the resident minimum). */
+const STAGE_MIN = 1024
+
+/**
+ * The arguments as the run reads them: a heap input that several steps read
+ * (a batch read by the forward and the backward product) is copied into the
+ * engine's memory once, instead of being staged by each kernel.
+ */
+const stagedArgs = (program: Program, args: ReadonlyArray<NdArray>): ReadonlyArray<NdArray> => {
+  let out: Array<NdArray> | undefined
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]
+    if (!program.stageInputs[i] || !(a instanceof ArrayValue) || cpu.isResidentBuffer(a.buffer) || !a.isContiguous) continue
+    const copy = cpu.takePooled(a.dtype, a.aval.size) // resident inside a run (contents unspecified)
+    if (copy === undefined || !cpu.isResidentBuffer(copy)) {
+      if (copy !== undefined) cpu.recycle(a.dtype, copy)
+      continue
+    }
+    copy.set(a.buffer.subarray(a.offset, a.offset + a.aval.size))
+    out ??= args.slice()
+    out[i] = ArrayValue.fromBuffer(copy, a.dtype, a.shape)
+  }
+  return out ?? args
 }
 
 /** An aval whose shape is frozen: arrays made with it share that shape and its cached row-major strides. */
@@ -236,7 +269,7 @@ export const runProgram = (program: Program, args: ReadonlyArray<NdArray>, donat
   try {
     return cpu.withBufferReuse((allocated: Set<cpu.Buffer>) => {
       try {
-        outs = settle(execute(program, args, allocated, keep), allocated, keep)
+        outs = settle(execute(program, stagedArgs(program, args), allocated, keep), allocated, keep)
         return outs
       } finally {
         // no other buffer in the engine's memory outlives the run
