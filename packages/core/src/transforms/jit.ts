@@ -345,7 +345,12 @@ const execute = (program: Program, args: ReadonlyArray<NdArray>, allocated: Set<
   const { consts, inSlots, steps, outSlots } = program
   const live = new Map<cpu.Buffer, number>()
   for (let i = 0; i < consts.length; i++) env[i] = consts[i] as ArrayValue
-  for (let i = 0; i < inSlots.length; i++) env[inSlots[i]] = args[i] as ArrayValue
+  for (let i = 0; i < inSlots.length; i++) {
+    const v = args[i] as ArrayValue
+    env[inSlots[i]] = v
+    // an input this run copied into the engine's memory (stagedArgs) is freed when it and every view of it are dead
+    if (allocated.has(v.buffer)) live.set(v.buffer, (live.get(v.buffer) ?? 0) + 1)
+  }
   for (let k = 0; k < steps.length; k++) {
     const step = steps[k]
     const ins: Array<ArrayValue> = new Array(step.inputs.length)
