@@ -97,6 +97,11 @@ describe.each(["wasm", "js"] as const)("donateArgnums (%s backend)", (backend) =
     step({ w, b }, batch(0))
     expect(bits(all)).toEqual(all0)
     expect(bits(b)).toEqual(new Array(48).fill(0.5))
+    // a broadcast of part of a buffer as large as the buffer (offset 0, same size) is still only a part of it
+    const row = N.array([1, 2, 3, 4], { dtype: "float32" })
+    const twice = N.broadcastTo(N.slice(row, [[0, 2]]), [2, 2])
+    jit((t: NdArray) => N.sum(t), { donateArgnums: [0] })(twice)
+    expect(row.toArray()).toEqual([1, 2, 3, 4])
     const p = init()
     step(p, batch(0))
     expect(() => p.w.data()).toThrow(deleted) // a reshape of its whole buffer: donated

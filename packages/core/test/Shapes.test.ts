@@ -82,6 +82,41 @@ describe("reshape and transpose", () => {
       { numRuns }
     ))
 
+  it("reshape of strided views (transposed, reversed, stepped, broadcast) into any shape keeps row-major order; views where the layout allows", () =>
+    fc.assert(
+      fc.property(arrayArb(1, 3, 1), fc.integer({ min: 0, max: 1000 }), fc.constantFrom("as is", "stepped", "broadcast", "swapped"), (x0, seed, kind) => {
+        let x = x0
+        if (kind === "stepped") x = NdArray.slice(x0, [[0, null, 2]])
+        if (kind === "broadcast") x = NdArray.broadcastTo(NdArray.expandDims(x0, 1), [x0.shape[0], 3, ...x0.shape.slice(1)])
+        if (kind === "swapped" && x0.ndim >= 2) x = NdArray.transpose(x0, x0.shape.map((_, i) => (i === 0 ? x0.ndim - 1 : i === x0.ndim - 1 ? 0 : i)))
+        // a random shape of the same size: its prime factors dealt into up to 4 dims, with some 1s
+        const n = x.size
+        const factors: Array<number> = []
+        for (let m = n, p = 2; m > 1; ) if (m % p === 0) { factors.push(p); m /= p } else p++
+        const dims = [1, 1, 1, 1]
+        factors.forEach((f, i) => (dims[(seed + i * 7) % 4] *= f))
+        const target = dims.slice(0, 1 + (seed % 4))
+        target[target.length - 1] *= dims.slice(target.length).reduce((a, b) => a * b, 1)
+        const expected = Array.from(x.data(), Number)
+        expectArray(NdArray.reshape(x, target), target, expected)
+      }),
+      { numRuns: numRuns * 2 }
+    ))
+
+  it("reshape of a broadcast or a transpose that allows it is a view (no copy)", () => {
+    type WithBuffer = { readonly buffer: ArrayLike<number> }
+    const ones = NdArray.broadcastTo(NdArray.array(1), [32, 20, 24, 24])
+    const r = NdArray.reshape(NdArray.transpose(ones, [1, 0, 2, 3]), [20, 32 * 576]) as unknown as WithBuffer
+    expect(r.buffer.length).toBe(1) // still the one element
+    const base = NdArray.reshape(NdArray.arange(24), [2, 3, 4])
+    const t = NdArray.transpose(base, [1, 0, 2]) // [3, 2, 4], strides [4, 12, 1]
+    const split = NdArray.reshape(t, [3, 2, 2, 2]) // splits the contiguous last axis: a view
+    expect((split as unknown as WithBuffer).buffer).toBe((base as unknown as WithBuffer).buffer)
+    const merged = NdArray.reshape(t, [6, 4]) // merging axes 0 and 1 (strides 4, 12) needs a copy
+    expect((merged as unknown as WithBuffer).buffer).not.toBe((base as unknown as WithBuffer).buffer)
+    expect(merged.toArray()).toEqual([[0, 1, 2, 3], [12, 13, 14, 15], [4, 5, 6, 7], [16, 17, 18, 19], [8, 9, 10, 11], [20, 21, 22, 23]])
+  })
+
   it("transpose by a permutation moves index i to perm⁻¹(i); the inverse permutation round trips; the default reverses", () =>
     fc.assert(
       fc.property(arrayArb(1), fc.integer({ min: 0, max: 1000 }), (x, seed) => {

@@ -28,6 +28,8 @@ export const Reshape: Primitive<{ readonly shape: ReadonlyArray<number> }> = def
   },
   impl: ([x], { shape }) => {
     if (x.isContiguous) return [new ArrayValue(x.buffer, x.dtype, shape.slice(), cpu.contiguousStrides(shape), x.offset)]
+    const strides = x.aval.size === 0 ? undefined : viewStrides(x.shape, x.strides, shape)
+    if (strides !== undefined) return [new ArrayValue(x.buffer, x.dtype, shape.slice(), strides, x.offset)]
     return [ArrayValue.fromBuffer(cpu.contiguous(x), x.dtype, shape)]
   },
   jvp: ([x], [xDot], params) => [[reshape(x, params.shape)], [reshape(xDot!, params.shape)]], // d reshape(x) = reshape(dx)
@@ -36,6 +38,44 @@ export const Reshape: Primitive<{ readonly shape: ReadonlyArray<number> }> = def
   batch: ([x], [d], { shape }) => [[reshape(batchToFront([x], [d])[0], [x.shape[d!], ...shape])], [0]],
   showParams: ({ shape }) => `shape=[${shape.join(",")}]`
 })
+
+/**
+ * Strides that let a non-empty strided view take `newShape` without a copy
+ * (NumPy's `_attempt_nocopy_reshape`), or undefined when its elements cannot
+ * be walked that way. Dims are grouped where old and new sizes agree; each
+ * group of old dims must be laid out as one (stride[i] = shape[i+1] ·
+ * stride[i+1], which a broadcast's zero strides satisfy), and the new dims of
+ * the group split its innermost stride.
+ */
+export const viewStrides = (oldShape: ReadonlyArray<number>, oldStrides: ReadonlyArray<number>, newShape: ReadonlyArray<number>): Array<number> | undefined => {
+  const od: Array<number> = []
+  const os: Array<number> = []
+  for (let i = 0; i < oldShape.length; i++) {
+    if (oldShape[i] !== 1) {
+      od.push(oldShape[i])
+      os.push(oldStrides[i])
+    }
+  }
+  const ns = new Array<number>(newShape.length).fill(0)
+  let oi = 0
+  let oj = 1
+  let ni = 0
+  let nj = 1
+  while (ni < newShape.length && oi < od.length) {
+    let np = newShape[ni]
+    let op = od[oi]
+    while (np !== op) {
+      if (np < op) np *= newShape[nj++]
+      else op *= od[oj++]
+    }
+    for (let ok = oi; ok < oj - 1; ok++) if (os[ok] !== od[ok + 1] * os[ok + 1]) return undefined
+    ns[nj - 1] = os[oj - 1]
+    for (let nk = nj - 1; nk > ni; nk--) ns[nk - 1] = ns[nk] * newShape[nk]
+    ni = nj++
+    oi = oj++
+  }
+  return ns // (new dims past the last group have size 1: any stride)
+}
 
 export const reshape = (x: NdArray, shape: ReadonlyArray<number>): NdArray =>
   sameShape(x.shape, shape) ? x : bind1(Reshape, [x], { shape })

@@ -307,6 +307,18 @@ const settle = (values: ReadonlyArray<ArrayValue>, allocated: Set<cpu.Buffer>, k
   })
 }
 
+/** Whether `a` is its whole buffer, each element once: row-major up to a permutation of its axes (a reshape or transpose of it). */
+const coversBuffer = (a: ArrayValue): boolean => {
+  if (a.offset !== 0 || a.aval.size !== a.buffer.length) return false
+  const dims = a.shape.map((d, i) => [d, a.strides[i]] as const).filter(([d]) => d > 1).sort((p, q) => p[1] - q[1])
+  let expected = 1
+  for (const [d, stride] of dims) {
+    if (stride !== expected) return false
+    expected *= d
+  }
+  return true
+}
+
 /**
  * Deletes the donated arguments and gives their memory back: a kept buffer
  * to the engine's memory, a heap buffer to the buffer pool (where the next
@@ -323,7 +335,7 @@ const retire = (args: ReadonlyArray<ArrayValue>, donated: ReadonlyArray<boolean>
   for (let i = 0; i < args.length; i++) {
     const a = args[i]
     const b = a.buffer
-    if (!donated[i] || spared.has(b) || a.offset !== 0 || a.aval.size !== b.length) continue
+    if (!donated[i] || spared.has(b) || !coversBuffer(a)) continue
     spared.add(b) // once per buffer
     markDeleted(b)
     // (pooled as a new view of the same memory: the deleted arrays keep the old view, which stays deleted)
