@@ -1,13 +1,19 @@
 /**
  * `pnpm bench [section …]`: gradfx beside TensorFlow.js (cpu and wasm
- * backends) and jax-js, in one process, printing one table per section.
- * See bench/README.md for what each figure means.
+ * backends) and jax-js, printing one table per section. Each section runs in
+ * a process of its own (every system of a section in that same process, on
+ * the same inputs), so that what one section leaves behind — another
+ * library's grown WebAssembly memory, large arrays — does not change the
+ * garbage collector's behaviour in the next one. See bench/README.md for
+ * what each figure means.
  *
  *   pnpm bench                    all sections (≈ 10 min on 2 cores)
  *   BENCH_QUICK=1 pnpm bench      the reduced set (≈ 1–2 min)
  *   pnpm bench matmul mlp         selected sections (names or aliases below)
  */
+import { spawnSync } from "node:child_process"
 import * as os from "node:os"
+import { fileURLToPath } from "node:url"
 import { describeCompetitors } from "./competitors.js"
 import { QUICK, gradfxBackend, reason } from "./harness.js"
 
@@ -58,7 +64,28 @@ const usage = (): string =>
     `  aliases: ${Object.entries(aliases).filter(([k, v]) => v.length > 1 || v[0] !== k).map(([k, v]) => `${k} → ${v.join(" ")}`).join(", ")}`
   ].join("\n")
 
+/** The section a child process runs (set by the parent for each section). */
+const CHILD = process.env.BENCH_SECTION
+
+const runSection = async (s: Section): Promise<void> => {
+  const t0 = performance.now()
+  try {
+    const mod = await s.load()
+    await mod.run()
+  } catch (e) {
+    console.log(`\n## ${s.name}: failed — ${reason(e)}`)
+  }
+  console.log(`  (${s.name}: ${((performance.now() - t0) / 1000).toFixed(1)} s; peak RSS of its process ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB)`)
+}
+
 const main = async (): Promise<number> => {
+  if (CHILD !== undefined) {
+    const s = sections.find((x) => x.name === CHILD)
+    if (s === undefined) return 2
+    await gradfxBackend() // starts this process's matmul worker pool before anything is timed
+    await runSection(s)
+    return 0
+  }
   const argv = process.argv.slice(2).filter((a) => a !== "--")
   if (argv.includes("--help") || argv.includes("-h")) {
     console.log(usage())
@@ -77,16 +104,13 @@ const main = async (): Promise<number> => {
   for (const line of await describeCompetitors()) console.log(line)
   console.log(`sections: ${chosen.map((s) => s.name).join(", ")}`)
   for (const s of chosen) {
-    const t0 = performance.now()
-    try {
-      const mod = await s.load()
-      await mod.run()
-    } catch (e) {
-      console.log(`\n## ${s.name}: failed — ${reason(e)}`)
-    }
-    console.log(`  (${s.name}: ${((performance.now() - t0) / 1000).toFixed(1)} s)`)
+    const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], {
+      stdio: "inherit",
+      env: { ...process.env, BENCH_SECTION: s.name }
+    })
+    if (child.status !== 0) console.log(`\n## ${s.name}: its process failed (${child.error?.message ?? `exit ${child.status ?? child.signal}`})`)
   }
-  console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(0)} s; this process's peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`)
+  console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(0)} s`)
   return 0
 }
 
