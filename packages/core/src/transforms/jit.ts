@@ -255,10 +255,13 @@ const foreignOutputs = new Set(["pure_callback"])
  * Run a compiled program on concrete arrays. Values are dropped after their
  * last reader; a dropped value whose buffer this run allocated, and which no
  * live value or output shares (views share buffers), goes back to the buffer
- * pool for the next allocation of its size. Large intermediate values live in
- * the WebAssembly engine's memory when it is shared, so its kernels read and
- * write them without staging copies; outputs are copied to the JavaScript
- * heap and every such buffer is given back before the run returns.
+ * pool for the next allocation of its size. Large intermediate values (and
+ * large inputs several steps read, copied in once) live in the WebAssembly
+ * engine's memory when it is shared, so its kernels read and write them
+ * without staging copies. Outputs in that memory are copied to the
+ * JavaScript heap, or, when the call has donated arguments, kept there for
+ * the caller; every other such buffer is given back before the run returns,
+ * and the donated arguments are then deleted (`retire`).
  */
 export const runProgram = (program: Program, args: ReadonlyArray<NdArray>, donated?: ReadonlyArray<boolean>): Array<NdArray> => {
   ensureBackend()
