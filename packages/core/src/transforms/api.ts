@@ -79,18 +79,17 @@ export const linearize = <Args extends ReadonlyArray<unknown>, R>(
   return [Tree.unflatten(outDef, lin.primalsOut), fLin as any]
 }
 
-/** Reverse mode on flat arrays; `vjpFn` takes output cotangents (null = zero) and returns input cotangents. */
-const vjpFlat = (f: (...xs: Array<NdArray>) => Array<NdArray>, xs: ReadonlyArray<NdArray>) => {
-  const lin = linearizeFlat(f, xs)
-  const vjpFn = (cts: ReadonlyArray<Tangent>): Array<NdArray> => {
-    const staged: Array<Tangent> = []
-    lin.outIndex.forEach((j, i) => {
-      if (j !== null) staged[j] = cts[i]
-    })
-    const inCts = lin.jaxpr.outs.length === 0 ? xs.map(() => null) : backwardPass(lin.jaxpr, lin.consts, staged)
-    return inCts.map((ct, i) => zeroIfNull(ct, xs[i]))
-  }
-  return { primalsOut: lin.primalsOut, vjpFn }
+/** Reverse mode on flat arrays: the outputs, and what `pullBack` needs. */
+const vjpFlat = (f: (...xs: Array<NdArray>) => Array<NdArray>, xs: ReadonlyArray<NdArray>) => ({ lin: linearizeFlat(f, xs), xs })
+
+/** Input cotangents from output cotangents (null = zero). (A module function, not a closure per call: under tsx each costs a __name call.) */
+const pullBack = ({ lin, xs }: ReturnType<typeof vjpFlat>, cts: ReadonlyArray<Tangent>): Array<NdArray> => {
+  const staged: Array<Tangent> = []
+  lin.outIndex.forEach((j, i) => {
+    if (j !== null) staged[j] = cts[i]
+  })
+  const inCts = lin.jaxpr.outs.length === 0 ? xs.map(() => null) : backwardPass(lin.jaxpr, lin.consts, staged)
+  return inCts.map((ct, i) => zeroIfNull(ct, xs[i]))
 }
 
 /**
@@ -110,11 +109,12 @@ export const vjp = <Args extends ReadonlyArray<unknown>, R>(
   const [xs, inDef] = flattenArrays(primals)
   checkFloat("vjp", xs)
   const box: { def?: Tree.TreeDef } = {}
-  const { primalsOut, vjpFn } = vjpFlat(flatFunction(f, inDef, box), xs)
+  const pulled = vjpFlat(flatFunction(f, inDef, box), xs)
+  const primalsOut = pulled.lin.primalsOut
   const outDef = box.def!
   const back = (ct: unknown) => {
     const cts = checkMatching("vjp", "cotangent", primalsOut, outDef, ct).map((c, i) => (c.dtype === primalsOut[i].dtype ? c : convert(c, primalsOut[i].dtype)))
-    return Tree.unflatten(inDef, vjpFn(cts))
+    return Tree.unflatten(inDef, pullBack(pulled, cts))
   }
   return [Tree.unflatten(outDef, primalsOut), back as any]
 }
@@ -133,7 +133,8 @@ const valueAndGradImpl = (f: AnyFunction, options: GradOptions, name: string) =>
   checkFloat(name, xs)
   let auxDef: Tree.TreeDef | null = null
   let auxCount = 0
-  const flat = (...leaves: Array<NdArray>): Array<NdArray> => {
+  // (the function passed inline: a named closure costs a __name call per call under tsx)
+  const pulled = vjpFlat((...leaves: Array<NdArray>): Array<NdArray> => {
     const parts = Tree.unflatten<Array<unknown>>(inDef, leaves)
     const full = args.slice()
     argnums.forEach((a, i) => (full[a] = parts[i]))
@@ -159,11 +160,11 @@ const valueAndGradImpl = (f: AnyFunction, options: GradOptions, name: string) =>
     }
     checkFloat(name, [y], "output")
     return [y, ...auxLeaves]
-  }
-  const { primalsOut, vjpFn } = vjpFlat(flat, xs)
+  }, xs)
+  const primalsOut = pulled.lin.primalsOut
   const y = primalsOut[0]
   const seed = leafToArray(1)
-  const grads = Tree.unflatten<Array<unknown>>(inDef, vjpFn([convert(seed, y.dtype), ...new Array(auxCount).fill(null)]))
+  const grads = Tree.unflatten<Array<unknown>>(inDef, pullBack(pulled, [convert(seed, y.dtype), ...new Array(auxCount).fill(null)]))
   const g = typeof options.argnums === "number" || options.argnums === undefined ? grads[0] : grads
   const value = options.hasAux ? [y, Tree.unflatten(auxDef!, primalsOut.slice(1))] : y
   return [value, g]
@@ -355,9 +356,10 @@ export const jacrev = <Args extends Array<any>>(f: (...args: Args) => unknown, o
     box.def = d
     return o
   }
-  const { primalsOut, vjpFn } = vjpFlat(flat, xs)
+  const pb = vjpFlat(flat, xs)
+  const primalsOut = pb.lin.primalsOut
   const blocks = primalsOut.map((y, oi) => {
-    const pulled = vmap((ct: NdArray) => vjpFn(primalsOut.map((_, k) => (k === oi ? ct : null))))(basis(y))
+    const pulled = vmap((ct: NdArray) => pullBack(pb, primalsOut.map((_, k) => (k === oi ? ct : null))))(basis(y))
     return pulled.map((j, li) => reshape(j, [...y.shape, ...xs[li].shape]))
   })
   return assemble(blocks, box.def!, inDef)

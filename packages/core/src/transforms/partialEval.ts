@@ -78,6 +78,14 @@ export class PartialEvalTrace extends Trace {
   }
 }
 
+/** The variable a tracer is bound to so far (a module function: under tsx a closure per call costs a __name call). */
+const varOf = (vars: Map<PartialEvalTracer, Var>, eqnOuts: Map<EqnRecipe, Array<Var>>, t: PartialEvalTracer): Var | undefined => {
+  const v = vars.get(t)
+  if (v) return v
+  if (t.recipe.kind === "eqn") return eqnOuts.get(t.recipe.eqn)?.[t.recipe.index]
+  return undefined
+}
+
 /** Build the Jaxpr that computes `outs` from `ins` (unknown tracers), with the known values it reads as constants. */
 export const tracersToJaxpr = (
   ins: ReadonlyArray<PartialEvalTracer>,
@@ -93,18 +101,12 @@ export const tracersToJaxpr = (
     vars.set(t, v)
     return v
   })
-  const varOf = (t: PartialEvalTracer): Var | undefined => {
-    const v = vars.get(t)
-    if (v) return v
-    if (t.recipe.kind === "eqn") return eqnOuts.get(t.recipe.eqn)?.[t.recipe.index]
-    return undefined
-  }
   // Iterative post-order walk: a long chain of operations must not overflow the call stack.
   const stack: Array<{ t: PartialEvalTracer; expanded: boolean }> = outs.map((t) => ({ t, expanded: false })).reverse()
   while (stack.length > 0) {
     const top = stack[stack.length - 1]
     const t = top.t
-    if (varOf(t)) {
+    if (varOf(vars, eqnOuts, t)) {
       stack.pop()
       continue
     }
@@ -124,13 +126,13 @@ export const tracersToJaxpr = (
         const e = recipe.eqn
         const outVars = e.outAvals.map((a) => new Var(a))
         eqnOuts.set(e, outVars)
-        eqns.push({ prim: e.prim, inputs: e.inputs.map((x) => varOf(x)!), params: e.params, outs: outVars })
+        eqns.push({ prim: e.prim, inputs: e.inputs.map((x) => varOf(vars, eqnOuts, x)!), params: e.params, outs: outVars })
       }
     } else {
       throw new TransformError({ transform: "linearize", hint: "a staged value depends on an input of another transform (a tracer leaked between transforms)" })
     }
   }
-  return { jaxpr: { constvars, inBinders, eqns, outs: outs.map((t) => varOf(t)!) }, consts }
+  return { jaxpr: { constvars, inBinders, eqns, outs: outs.map((t) => varOf(vars, eqnOuts, t)!) }, consts }
 }
 
 /**

@@ -1,3 +1,16 @@
+/** Adds `ct` to the cotangent of `v` (unless `v` is known: a constant of the linear program). (A module function: under tsx a closure per call costs a __name call.) */
+const accumulate = (ctEnv: Map<Var, NdArray>, known: Map<Var, NdArray>, v: Var, ct: Tangent, source: string): void => {
+  if (ct === null || known.has(v)) return
+  if (!sameShape(ct.shape, v.aval.shape)) {
+    throw new TransformError({
+      transform: "transpose",
+      hint: `the ${source} rule produced a cotangent of shape [${ct.shape.join(", ")}] for a value of shape [${v.aval.shape.join(", ")}]`
+    })
+  }
+  const prev = ctEnv.get(v)
+  ctEnv.set(v, prev === undefined ? ct : add(prev, ct))
+}
+
 /**
  * Transposition: run a linear Jaxpr backwards. Each equation's cotangent
  * outputs are handed to its primitive's `transpose` rule, which returns the
@@ -27,18 +40,7 @@ export const backwardPass = (jaxpr: Jaxpr, consts: ReadonlyArray<NdArray>, cts: 
     }
   }
   const ctEnv = new Map<Var, NdArray>()
-  const accumulate = (v: Var, ct: Tangent, source: string) => {
-    if (ct === null || known.has(v)) return
-    if (!sameShape(ct.shape, v.aval.shape)) {
-      throw new TransformError({
-        transform: "transpose",
-        hint: `the ${source} rule produced a cotangent of shape [${ct.shape.join(", ")}] for a value of shape [${v.aval.shape.join(", ")}]`
-      })
-    }
-    const prev = ctEnv.get(v)
-    ctEnv.set(v, prev === undefined ? ct : add(prev, ct))
-  }
-  jaxpr.outs.forEach((v, i) => accumulate(v, cts[i], "output"))
+  jaxpr.outs.forEach((v, i) => accumulate(ctEnv, known, v, cts[i], "output"))
   for (let e = jaxpr.eqns.length - 1; e >= 0; e--) {
     const eqn = jaxpr.eqns[e]
     if (eqn.inputs.every((v) => known.has(v))) continue
@@ -54,7 +56,7 @@ export const backwardPass = (jaxpr: Jaxpr, consts: ReadonlyArray<NdArray>, cts: 
     }
     const args = eqn.inputs.map((v) => known.get(v) ?? new UndefPrimal(v.aval))
     const ctsIn = rule(ctsOut, args, eqn.params)
-    eqn.inputs.forEach((v, i) => accumulate(v, ctsIn[i] ?? null, eqn.prim.name))
+    eqn.inputs.forEach((v, i) => accumulate(ctEnv, known, v, ctsIn[i] ?? null, eqn.prim.name))
   }
   return jaxpr.inBinders.map((v) => ctEnv.get(v) ?? null)
 }
