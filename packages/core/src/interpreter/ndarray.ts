@@ -105,13 +105,17 @@ export class ArrayValue extends NdArray implements View {
   /** Wrap a fresh contiguous buffer produced by a kernel (not copied). */
   static fromBuffer(buffer: Buffer, dtype: DType, shape: ReadonlyArray<number>): ArrayValue {
     // a frozen shape (most come from another array's aval) is shared, and so are its strides
-    const frozen = Object.isFrozen(shape) ? shape : Object.freeze(shape.slice())
-    let strides = rowMajor.get(frozen)
-    if (strides === undefined) {
-      strides = Object.freeze(contiguousStrides(frozen))
-      rowMajor.set(frozen, strides)
+    if (!Object.isFrozen(shape)) {
+      // a new shape (most come from an abstract evaluation): its strides are cheaper to compute than to cache
+      const frozen = Object.freeze(shape.slice())
+      return new ArrayValue(buffer, dtype, frozen, Object.freeze(contiguousStrides(frozen)), 0)
     }
-    return new ArrayValue(buffer, dtype, frozen, strides, 0)
+    let strides = rowMajor.get(shape)
+    if (strides === undefined) {
+      strides = Object.freeze(contiguousStrides(shape))
+      rowMajor.set(shape, strides)
+    }
+    return new ArrayValue(buffer, dtype, shape, strides, 0)
   }
 
   get isContiguous(): boolean {
