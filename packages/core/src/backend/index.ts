@@ -14,11 +14,13 @@ import { setConvImplementation } from "./cpu/conv.js"
 import { setSimdImplementation } from "./cpu/elementwise.js"
 import { setMatmulImplementation } from "./cpu/matmul.js"
 import { setPoolImplementation } from "./cpu/pool.js"
+import { setLeadingSumImplementation } from "./cpu/reduce.js"
 import { convWasm } from "./wasm/convKernels.js"
 import { setResidentMemory } from "./cpu/types.js"
 import { runSimd, simdPlan } from "./wasm/fused.js"
 import { isResident, residentAlloc, residentFree, residentFreeAt } from "./wasm/kernels.js"
 import { poolWasm } from "./wasm/poolKernels.js"
+import { leadingSumWasm } from "./wasm/reduceKernels.js"
 import { matmulWasm, setThreads as setWasmThreads, wasmAvailable } from "./wasm/index.js"
 
 export type BackendName = "wasm" | "js"
@@ -29,6 +31,7 @@ const install = (name: BackendName): void => {
   setMatmulImplementation(name === "wasm" ? matmulWasm : null)
   setConvImplementation(name === "wasm" ? convWasm : null)
   setPoolImplementation(name === "wasm" ? poolWasm : null)
+  setLeadingSumImplementation(name === "wasm" ? leadingSumWasm : null)
   setSimdImplementation(name === "wasm" ? { plan: simdPlan, run: runSimd } : null)
   setResidentMemory(name === "wasm" ? { alloc: residentAlloc, isResident, free: residentFree, freeAt: residentFreeAt } : null)
   current = name

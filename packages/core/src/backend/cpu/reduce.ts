@@ -81,6 +81,21 @@ const wholeKernel = (op: ReduceOp): WholeKernel => {
   return kernel
 }
 
+/**
+ * A faster sum over leading axes (the WebAssembly SIMD loop, installed by the
+ * backend selection): the float64 column sums of `rows` rows of `n` elements
+ * from `offset`, bit-identical to the JavaScript loop, or undefined to
+ * decline.
+ */
+export type LeadingSumImplementation = (x: Float32Array | Float64Array, offset: number, rows: number, n: number) => Float64Array | undefined
+
+let leadingSum: LeadingSumImplementation | null = null
+
+/** Installs (or with null removes) the fast leading-axis sum. */
+export const setLeadingSumImplementation = (impl: LeadingSumImplementation | null): void => {
+  leadingSum = impl
+}
+
 type LeadingKernel = (acc: Float64Array, x: Buffer, offset: number, rows: number, n: number) => void
 
 const leadingCache = new Map<ReduceOp, LeadingKernel>()
@@ -139,8 +154,11 @@ export const reduce = (op: ReduceOp, x: View, axes: ReadonlyArray<number>, outDt
     if (axes.every((a, i) => a === i) && axes.length < x.shape.length) {
       const rows = sizeOf(x.shape.slice(0, axes.length))
       const n = sizeOf(x.shape.slice(axes.length))
-      const acc = new Float64Array(n).fill(identity[op])
-      if (n > 0) leadingKernel(op)(acc, x.buffer, x.offset, rows, n)
+      const fast = op === "sum" && leadingSum !== null && n > 0 && (x.buffer instanceof Float32Array || x.buffer instanceof Float64Array)
+        ? leadingSum(x.buffer, x.offset, rows, n)
+        : undefined
+      const acc = fast ?? new Float64Array(n).fill(identity[op])
+      if (fast === undefined && n > 0) leadingKernel(op)(acc, x.buffer, x.offset, rows, n)
       return fromFloat64(acc, x.shape.slice(axes.length), outDtype)
     }
   }
