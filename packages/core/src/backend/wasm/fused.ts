@@ -173,7 +173,7 @@ const fromBits = (hi: number, lo = 0): number => {
  * with the doubles whose high word they are; k = ±1 for 0.5·ln2 < |x| <
  * 1.5·ln2 is what the general reduction computes there too.
  */
-const emitExp = (f: FunctionBuilder, X: number, K: (v: number) => number): void => {
+const emitExp = (f: FunctionBuilder, X: number, K: (v: number) => number, nonPositive = false): void => {
   const { v128 } = ValType
   const L = () => f.local(v128)
   const c = (v: number) => void f.get(K(v))
@@ -184,18 +184,22 @@ const emitExp = (f: FunctionBuilder, X: number, K: (v: number) => number): void 
     f.get(mask).simd(Simd.v128_bitselect)
   }
   f.get(X).simd(Simd.f64x2_abs).set(ax)
-  f.get(X).get(K(0)).simd(Simd.f64x2_lt).set(neg)
+  if (!nonPositive) f.get(X).get(K(0)).simd(Simd.f64x2_lt).set(neg)
   f.get(ax).get(K(fromBits(0x3fd62e43))).simd(Simd.f64x2_ge).set(mid) // hx > 0x3fd62e42
   f.get(ax).get(K(fromBits(0x3e300000))).simd(Simd.f64x2_lt).set(tiny) // hx < 0x3e300000
   // k = (int)(invln2·x ± 0.5) where |x| > 0.5·ln2, else 0
   f.get(X)
   c(1.4426950408889634) // invln2
   f.simd(Simd.f64x2_mul)
-  sel(
-    () => c(-0.5),
-    () => c(0.5),
-    neg
-  )
+  // (x ≤ 0 known: the reduced branch has x < 0)
+  if (nonPositive) c(-0.5)
+  else {
+    sel(
+      () => c(-0.5),
+      () => c(0.5),
+      neg
+    )
+  }
   f.simd(Simd.f64x2_add).simd(Simd.f64x2_trunc) // |k| ≥ 1 here, never −0
   f.get(K(0)).get(mid).simd(Simd.v128_bitselect).set(kd)
   // hi = x − k·ln2HI, lo = k·ln2LO (t·ln2HI is exact), x' = hi − lo where reduced
@@ -265,14 +269,17 @@ const emitExp = (f: FunctionBuilder, X: number, K: (v: number) => number): void 
     },
     () => f.get(tiny)
   )
-  override(
-    () => c(Infinity),
-    () => {
-      f.get(X)
-      c(7.09782712893383973096e2)
-      f.simd(Simd.f64x2_gt)
-    }
-  )
+  // overflow (never for x ≤ 0)
+  if (!nonPositive) {
+    override(
+      () => c(Infinity),
+      () => {
+        f.get(X)
+        c(7.09782712893383973096e2)
+        f.simd(Simd.f64x2_gt)
+      }
+    )
+  }
   override(
     () => c(0),
     () => {
@@ -285,15 +292,17 @@ const emitExp = (f: FunctionBuilder, X: number, K: (v: number) => number): void 
     () => f.get(X).get(X).simd(Simd.f64x2_add),
     () => f.get(X).get(X).simd(Simd.f64x2_ne)
   )
-  // V8 returns Math.E for exp(1) (fdlibm's reduction gets its last bit wrong)
-  override(
-    () => c(Math.E),
-    () => {
-      f.get(X)
-      c(1)
-      f.simd(Simd.f64x2_eq)
-    }
-  )
+  // V8 returns Math.E for exp(1) (fdlibm's reduction gets its last bit wrong; not a case for x ≤ 0)
+  if (!nonPositive) {
+    override(
+      () => c(Math.E),
+      () => {
+        f.get(X)
+        c(1)
+        f.simd(Simd.f64x2_eq)
+      }
+    )
+  }
   f.get(res)
 }
 
@@ -319,7 +328,7 @@ const buildLoop = (mod: ModuleBuilder, plan: SimdPlan, kinds: string): void => {
     const e = f.local(v128)
     const m = f.local(v128)
     f.get(v).simd(Simd.f64x2_abs).simd(Simd.f64x2_neg).set(m)
-    emitExp(f, m, K64)
+    emitExp(f, m, K64, true) // m = −|x| ≤ 0 (or NaN)
     f.set(e)
     f.get(K64(1)).get(e)
     f.get(v).get(K64(0)).simd(Simd.f64x2_ge)
