@@ -41,6 +41,31 @@ const topTracer = (xs: ReadonlyArray<NdArray>): Tracer | null => {
 const atLevel = <T extends Tracer>(xs: ReadonlyArray<NdArray>, main: T["trace"]["main"], pick: (t: T) => NdArray, other: (x: NdArray) => NdArray): Array<NdArray> =>
   xs.map((x) => (x instanceof Tracer && x.trace.main === main ? pick(x as T) : other(x)))
 
+/** Every output at batch dim 0. */
+const atZero = (n: number): Array<BatchDim> => new Array<BatchDim>(n).fill(0)
+
+/** vmap of a function returning two lists of arrays (a rule's outputs and tangents, or fwd's outputs and residuals), every one at batch dim 0. */
+const vmapPair = (
+  g: (...xs: Array<NdArray>) => readonly [ReadonlyArray<NdArray>, ReadonlyArray<NdArray>],
+  size: number,
+  dims: ReadonlyArray<BatchDim>,
+  args: ReadonlyArray<NdArray>
+): [Array<NdArray>, Array<NdArray>] => {
+  let count = 0
+  const both = vmapFlat(
+    (...xs) => {
+      const [a, b] = g(...xs)
+      count = a.length
+      return [...a, ...b]
+    },
+    size,
+    dims,
+    args,
+    atZero
+  )
+  return [both.slice(0, count), both.slice(count)]
+}
+
 const callCustomJvp = (fun: Flat, rule: (primals: Array<NdArray>, tangents: Array<NdArray>) => [Array<NdArray>, Array<NdArray>], xs: ReadonlyArray<NdArray>): Array<NdArray> => {
   const top = topTracer(xs)
   if (top === null) return fun(...xs)
@@ -61,22 +86,9 @@ const callCustomJvp = (fun: Flat, rule: (primals: Array<NdArray>, tangents: Arra
     const dims = xs.map((x) => (x instanceof BatchTracer && x.trace.main === main ? x.bdim : null))
     const size = (main.globalData as number)
     const trace = new BatchTrace(main)
-    const batchedFun: Flat = (...vs) => vmapFlat(fun, size, dims, vs, (n) => new Array(n).fill(0))
-    const batchedRule = (ps: Array<NdArray>, ts: Array<NdArray>): [Array<NdArray>, Array<NdArray>] => {
-      let count = 0
-      const both = vmapFlat(
-        (...args) => {
-          const [o, t] = rule(args.slice(0, ps.length), args.slice(ps.length))
-          count = o.length
-          return [...o, ...t]
-        },
-        size,
-        [...dims, ...dims],
-        [...ps, ...ts],
-        (n) => new Array(n).fill(0)
-      )
-      return [both.slice(0, count), both.slice(count)]
-    }
+    const batchedFun: Flat = (...vs) => vmapFlat(fun, size, dims, vs, atZero)
+    const batchedRule = (ps: Array<NdArray>, ts: Array<NdArray>): [Array<NdArray>, Array<NdArray>] =>
+      vmapPair((...args) => rule(args.slice(0, ps.length), args.slice(ps.length)), size, [...dims, ...dims], [...ps, ...ts])
     return callCustomJvp(batchedFun, batchedRule, vals).map((v) => new BatchTracer(trace, v, 0))
   }
   return fun(...xs) // other interpreters (staging): the function's own operations
@@ -232,28 +244,13 @@ const callCustomVjp = (fun: Flat, fwd: FwdFlat, bwd: BwdFlat, xs: ReadonlyArray<
     const dims = xs.map((x) => (x instanceof BatchTracer && x.trace.main === main ? x.bdim : null))
     const size = main.globalData as number
     const trace = new BatchTrace(main)
-    const atZero = (n: number) => new Array<BatchDim>(n).fill(0)
     // one example's shape of each input (for the zero cotangents of a bwd that returns null)
     const exampleAvals = vals.map((v, i) => {
       const d = dims[i]
       return d === null ? v.aval : new ShapedArray(v.shape.filter((_, j) => j !== d), v.dtype)
     })
     const batchedFun: Flat = (...vs) => vmapFlat(fun, size, dims, vs, atZero)
-    const batchedFwd: FwdFlat = (...vs) => {
-      let count = 0
-      const both = vmapFlat(
-        (...a) => {
-          const [o, r] = fwd(...a)
-          count = o.length
-          return [...o, ...r]
-        },
-        size,
-        dims,
-        vs,
-        atZero
-      )
-      return [both.slice(0, count), both.slice(count)]
-    }
+    const batchedFwd: FwdFlat = (...vs) => vmapPair(fwd, size, dims, vs)
     const batchedBwd: BwdFlat = (residuals, cts) => {
       const grads = vmapFlat(
         (...a) => bwd(a.slice(0, residuals.length), a.slice(residuals.length)).map((g, i) => g ?? zerosOf(exampleAvals[i])),

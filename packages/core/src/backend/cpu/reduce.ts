@@ -64,22 +64,26 @@ const buildReduceKernel = (op: ReduceOp, accKind: "s" | "c" | "g", xKind: "s" | 
 
 type WholeKernel = (x: Buffer, offset: number, n: number) => number
 
-const wholeCache = new Map<ReduceOp, WholeKernel>()
+/** A kernel per op, compiled from `source(op)` on first use. */
+const perOp = <K, Op extends ReduceOp = ReduceOp>(source: (op: Op) => string): ((op: Op) => K) => {
+  const cache = new Map<Op, K>()
+  return (op) => {
+    let kernel = cache.get(op)
+    if (kernel === undefined) {
+      kernel = compile<K>(source(op))
+      cache.set(op, kernel)
+    }
+    return kernel
+  }
+}
 
 /** `op` over `x[offset .. offset + n)`, from the identity, in float64. */
-const wholeKernel = (op: ReduceOp): WholeKernel => {
-  let kernel = wholeCache.get(op)
-  if (kernel === undefined) {
-    kernel = compile<WholeKernel>(`
-    return function wholeKernel(x, offset, n) {
-      let s = ${identity[op]};
-      for (let i = offset, end = offset + n; i < end; i++) { const v = x[i]; s = ${combineExpr[op]}; }
-      return s;
-    };`)
-    wholeCache.set(op, kernel)
-  }
-  return kernel
-}
+const wholeKernel = perOp<WholeKernel>((op) => `
+  return function wholeKernel(x, offset, n) {
+    let s = ${identity[op]};
+    for (let i = offset, end = offset + n; i < end; i++) { const v = x[i]; s = ${combineExpr[op]}; }
+    return s;
+  };`)
 
 /**
  * A faster sum over leading axes (the WebAssembly SIMD loop, installed by the
@@ -98,22 +102,13 @@ export const setLeadingSumImplementation = (impl: LeadingSumImplementation | nul
 
 type LeadingKernel = (acc: Float64Array, x: Buffer, offset: number, rows: number, n: number) => void
 
-const leadingCache = new Map<ReduceOp, LeadingKernel>()
-
 /** acc[j] = op(acc[j], x[r·n + j]) for every row r in order (what the general kernel does for leading axes). */
-const leadingKernel = (op: ReduceOp): LeadingKernel => {
-  let kernel = leadingCache.get(op)
-  if (kernel === undefined) {
-    kernel = compile<LeadingKernel>(`
-    return function leadingKernel(acc, x, offset, rows, n) {
-      for (let r = 0, at = offset; r < rows; r++, at += n) {
-        for (let j = 0; j < n; j++) { const v = x[at + j], s = acc[j]; acc[j] = ${combineExpr[op]}; }
-      }
-    };`)
-    leadingCache.set(op, kernel)
-  }
-  return kernel
-}
+const leadingKernel = perOp<LeadingKernel>((op) => `
+  return function leadingKernel(acc, x, offset, rows, n) {
+    for (let r = 0, at = offset; r < rows; r++, at += n) {
+      for (let j = 0; j < n; j++) { const v = x[at + j], s = acc[j]; acc[j] = ${combineExpr[op]}; }
+    }
+  };`)
 
 /** Converts a float64 accumulator to a fresh buffer of `dtype` (bool: `!== 0`). */
 const fromFloat64 = (acc: Float64Array, shape: ReadonlyArray<number>, dtype: DType): Buffer => {
@@ -239,27 +234,18 @@ export const argReduce = (op: "argmax" | "argmin", x: View, axis: number): Int32
 
 type ScanKernel = (a: Float64Array, outer: number, len: number, inner: number, reverse: boolean) => void
 
-const scanCache = new Map<string, ScanKernel>()
-
-const scanKernel = (op: "sum" | "prod" | "max" | "min"): ScanKernel => {
-  let kernel = scanCache.get(op)
-  if (kernel === undefined) {
-    kernel = compile<ScanKernel>(`
-    return function scanKernel(a, outer, len, inner, reverse) {
-      const step = reverse ? -inner : inner;
-      for (let o = 0; o < outer; o++) {
-        let prev = o * len * inner + (reverse ? (len - 1) * inner : 0);
-        for (let k = 1; k < len; k++) {
-          const cur = prev + step;
-          for (let i = 0; i < inner; i++) { const s = a[prev + i], v = a[cur + i]; a[cur + i] = ${combineExpr[op]}; }
-          prev = cur;
-        }
+const scanKernel = perOp<ScanKernel, "sum" | "prod" | "max" | "min">((op) => `
+  return function scanKernel(a, outer, len, inner, reverse) {
+    const step = reverse ? -inner : inner;
+    for (let o = 0; o < outer; o++) {
+      let prev = o * len * inner + (reverse ? (len - 1) * inner : 0);
+      for (let k = 1; k < len; k++) {
+        const cur = prev + step;
+        for (let i = 0; i < inner; i++) { const s = a[prev + i], v = a[cur + i]; a[cur + i] = ${combineExpr[op]}; }
+        prev = cur;
       }
-    };`)
-    scanCache.set(op, kernel)
-  }
-  return kernel
-}
+    }
+  };`)
 
 /** Inclusive scan of `op` along `axis` (from the end when `reverse`). */
 export const cumulative = (

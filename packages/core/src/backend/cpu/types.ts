@@ -45,6 +45,14 @@ let fresh: Set<Buffer> | null = null
 
 const pooled = (dtype: DType, size: number): Array<Buffer> | undefined => pool.get(dtype)?.get(size)
 
+/** A pooled buffer of `size` elements taken out of the pool (contents unspecified), or undefined. */
+const popPooled = (dtype: DType, size: number): Buffer | undefined => {
+  if (size < POOL_MIN) return undefined
+  const buffer = pooled(dtype, size)?.pop()
+  if (buffer !== undefined) pooledBytes -= buffer.byteLength
+  return buffer
+}
+
 /**
  * Buffers inside the WebAssembly engine's memory ("resident"), installed by
  * the backend selection: the wasm kernels read and write them in place,
@@ -219,15 +227,7 @@ export const allocate = (dtype: DType, size: number): Buffer => {
       inMemory.fill(0)
       return inMemory
     }
-    let buffer: Buffer | undefined
-    if (size >= POOL_MIN) {
-      buffer = pooled(dtype, size)?.pop()
-      if (buffer !== undefined) {
-        pooledBytes -= buffer.byteLength
-        buffer.fill(0)
-      }
-    }
-    buffer ??= allocateNew(dtype, size)
+    const buffer = popPooled(dtype, size)?.fill(0) ?? allocateNew(dtype, size)
     fresh.add(buffer)
     return buffer
   }
@@ -243,12 +243,8 @@ export const takePooled = (dtype: DType, size: number): Buffer | undefined => {
   if (fresh === null) return undefined
   const inMemory = takeResident(dtype, size)
   if (inMemory !== undefined) return inMemory
-  if (size < POOL_MIN) return undefined
-  const buffer = pooled(dtype, size)?.pop()
-  if (buffer !== undefined) {
-    pooledBytes -= buffer.byteLength
-    fresh.add(buffer)
-  }
+  const buffer = popPooled(dtype, size)
+  if (buffer !== undefined) fresh.add(buffer)
   return buffer
 }
 
@@ -260,15 +256,10 @@ export const takePooled = (dtype: DType, size: number): Buffer | undefined => {
  * arrays), so reusing them spares the allocation and its page faults.
  */
 export const allocateForCopy = (dtype: DType, size: number): Buffer => {
-  if (size >= POOL_MIN) {
-    const buffer = pooled(dtype, size)?.pop()
-    if (buffer !== undefined) {
-      pooledBytes -= buffer.byteLength
-      fresh?.add(buffer)
-      return buffer
-    }
-  }
-  return allocate(dtype, size)
+  const buffer = popPooled(dtype, size)
+  if (buffer === undefined) return allocate(dtype, size)
+  fresh?.add(buffer)
+  return buffer
 }
 
 /** Records a buffer a kernel made itself as allocated by the running program (see `allocate`). */

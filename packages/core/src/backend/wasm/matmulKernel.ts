@@ -118,37 +118,26 @@ const f64Ops: DTypeOps = {
   madd: Simd.f64x2_relaxed_madd
 }
 
-/** micro-kernel (a, b, c, kcp, ldc, accumulate) */
-const buildMicroKernel = (f: FunctionBuilder, ops: DTypeOps, s: KernelShape, fma: boolean): void => {
-  const [A, B, C, KCP, LDC, ACC] = [0, 1, 2, 3, 4, 5]
-  const { elt } = ops
-  const NR = s.nv * ops.lanes
+/** The register tile's locals: MR × NV accumulators, NV B vectors, one A broadcast. */
+const tileLocals = (f: FunctionBuilder, s: KernelShape): { acc: Array<number>; bv: Array<number>; av: number } => {
   const acc: Array<number> = []
   for (let i = 0; i < s.mr * s.nv; i++) acc.push(f.local(v128))
   const bv: Array<number> = []
   for (let j = 0; j < s.nv; j++) bv.push(f.local(v128))
-  const av = f.local(v128)
-  const end = f.local(i32)
-  // end = a + kcp * MR * elt
-  f.get(A).get(KCP).i32(s.mr * elt).mul().add().set(end)
-  f.loop(() => {
-    for (let u = 0; u < s.unroll; u++) {
-      for (let j = 0; j < s.nv; j++) f.get(B).v128Load(u * NR * elt + j * 16).set(bv[j])
-      for (let r = 0; r < s.mr; r++) {
-        f.get(A)
-        ops.splatLoad(f, (u * s.mr + r) * elt)
-        f.set(av)
-        for (let j = 0; j < s.nv; j++) {
-          const x = acc[r * s.nv + j]
-          if (fma) f.get(av).get(bv[j]).get(x).simd(ops.madd).set(x)
-          else f.get(x).get(av).get(bv[j]).simd(ops.mul).simd(ops.add).set(x)
-        }
-      }
-    }
-    f.addConst(A, s.unroll * s.mr * elt)
-    f.addConst(B, s.unroll * NR * elt)
-    f.get(A).get(end).ltU().brIf(0)
-  })
+  return { acc, bv, av: f.local(v128) }
+}
+
+/** acc[r][j] += av · bv[j] for the tile's row r (fused multiply-add when the engine has it). */
+const maddRow = (f: FunctionBuilder, ops: DTypeOps, s: KernelShape, fma: boolean, t: { acc: Array<number>; bv: Array<number>; av: number }, r: number): void => {
+  for (let j = 0; j < s.nv; j++) {
+    const x = t.acc[r * s.nv + j]
+    if (fma) f.get(t.av).get(t.bv[j]).get(x).simd(ops.madd).set(x)
+    else f.get(x).get(t.av).get(t.bv[j]).simd(ops.mul).simd(ops.add).set(x)
+  }
+}
+
+/** Stores the tile at C (rows LDC bytes apart), added to what is there when the local ACC is set. */
+const storeTile = (f: FunctionBuilder, ops: DTypeOps, s: KernelShape, acc: ReadonlyArray<number>, C: number, LDC: number, ACC: number): void => {
   const storeAll = (accumulate: boolean) => {
     for (let r = 0; r < s.mr; r++) {
       for (let j = 0; j < s.nv; j++) {
@@ -164,6 +153,32 @@ const buildMicroKernel = (f: FunctionBuilder, ops: DTypeOps, s: KernelShape, fma
     () => storeAll(true),
     () => storeAll(false)
   )
+}
+
+/** micro-kernel (a, b, c, kcp, ldc, accumulate) */
+const buildMicroKernel = (f: FunctionBuilder, ops: DTypeOps, s: KernelShape, fma: boolean): void => {
+  const [A, B, C, KCP, LDC, ACC] = [0, 1, 2, 3, 4, 5]
+  const { elt } = ops
+  const NR = s.nv * ops.lanes
+  const { acc, bv, av } = tileLocals(f, s)
+  const end = f.local(i32)
+  // end = a + kcp * MR * elt
+  f.get(A).get(KCP).i32(s.mr * elt).mul().add().set(end)
+  f.loop(() => {
+    for (let u = 0; u < s.unroll; u++) {
+      for (let j = 0; j < s.nv; j++) f.get(B).v128Load(u * NR * elt + j * 16).set(bv[j])
+      for (let r = 0; r < s.mr; r++) {
+        f.get(A)
+        ops.splatLoad(f, (u * s.mr + r) * elt)
+        f.set(av)
+        maddRow(f, ops, s, fma, { acc, bv, av }, r)
+      }
+    }
+    f.addConst(A, s.unroll * s.mr * elt)
+    f.addConst(B, s.unroll * NR * elt)
+    f.get(A).get(end).ltU().brIf(0)
+  })
+  storeTile(f, ops, s, acc, C, LDC, ACC)
 }
 
 /** packA (src, rs, cs, mc, kc, kcp, dst): MR-tall panels, p-major inside a panel. */
@@ -392,11 +407,7 @@ const buildGemmPacked = (f: FunctionBuilder, ops: DTypeOps, s: KernelShape, fns:
  */
 const buildKernelInPlace = (f: FunctionBuilder, ops: DTypeOps, s: KernelShape, fma: boolean): void => {
   const [A, ARS, H, ACS, B, BS, C, LDC, KC, ACC] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
-  const acc: Array<number> = []
-  for (let i = 0; i < s.mr * s.nv; i++) acc.push(f.local(v128))
-  const bv: Array<number> = []
-  for (let j = 0; j < s.nv; j++) bv.push(f.local(v128))
-  const av = f.local(v128)
+  const { acc, bv, av } = tileLocals(f, s)
   const rowOff: Array<number> = [-1]
   for (let r = 1; r < s.mr; r++) {
     // rowOff[r] = min(r, h - 1) · ars
@@ -411,32 +422,14 @@ const buildKernelInPlace = (f: FunctionBuilder, ops: DTypeOps, s: KernelShape, f
       if (r > 0) f.get(rowOff[r]).add()
       ops.splatLoad(f, 0)
       f.set(av)
-      for (let j = 0; j < s.nv; j++) {
-        const x = acc[r * s.nv + j]
-        if (fma) f.get(av).get(bv[j]).get(x).simd(ops.madd).set(x)
-        else f.get(x).get(av).get(bv[j]).simd(ops.mul).simd(ops.add).set(x)
-      }
+      maddRow(f, ops, s, fma, { acc, bv, av }, r)
     }
     f.addLocal(A, ACS)
     f.addLocal(B, BS)
     f.addConst(KC, -1)
     f.get(KC).brIf(0)
   })
-  const storeAll = (accumulate: boolean) => {
-    for (let r = 0; r < s.mr; r++) {
-      for (let j = 0; j < s.nv; j++) {
-        f.get(C)
-        if (accumulate) f.get(C).v128Load(j * 16).get(acc[r * s.nv + j]).simd(ops.add)
-        else f.get(acc[r * s.nv + j])
-        f.v128Store(j * 16)
-      }
-      if (r + 1 < s.mr) f.addLocal(C, LDC)
-    }
-  }
-  f.get(ACC).if(
-    () => storeAll(true),
-    () => storeAll(false)
-  )
+  storeTile(f, ops, s, acc, C, LDC, ACC)
 }
 
 /**
