@@ -18,8 +18,12 @@ export type FloatBuffer = Float32Array | Float64Array
 /**
  * A replacement for the 2-d float product `c[cOffset + i*n + j] = Σ_p a[i, p] * b[p, j]`
  * where `a[i, p] = a[aOffset + i*aRowStride + p*aColStride]` (likewise b).
- * `c` is zero-initialised; each operand is row-major or column-major
- * contiguous. Returns false to decline (the JS kernel then runs).
+ * The strides are the operands' own, any integers: 0 along a broadcast
+ * axis, negative along a flipped one, neither 1 for a strided slice (an
+ * operand is never copied to a contiguous layout first: a broadcast
+ * cotangent of ones would be materialised in full). `c`'s contents are
+ * unspecified on entry; the implementation overwrites all of it. Returns
+ * false to decline (the JS kernel then runs).
  */
 export type MatmulImpl = (
   a: FloatBuffer,
@@ -253,24 +257,10 @@ export const matmulInto = (
   }
 }
 
-/**
- * Normalised `[rowStride, colStride]` of a `rows × cols` block that is
- * row-major or column-major contiguous, else null.
- */
-const blockLayout = (rows: number, cols: number, rs: number, cs: number): [number, number] | null => {
-  if ((rows === 1 || rs === cols) && (cols === 1 || cs === 1)) return [cols, 1]
-  if ((rows === 1 || rs === 1) && (cols === 1 || cs === rows)) return [1, rows]
-  return null
-}
-
-/** A view whose trailing 2-d blocks are contiguous (either layout) in a `dtype` buffer, copying if needed. */
+/** The operand as the implementation takes it: its own view (any strides) when the buffer has the product's dtype, else converted to a contiguous copy. */
 const forImplementation = (v: View, dtype: "float32" | "float64"): View => {
-  const r = v.shape.length
   const rightType = dtype === "float32" ? v.buffer instanceof Float32Array : v.buffer instanceof Float64Array
-  const layout = blockLayout(v.shape[r - 2], v.shape[r - 1], v.strides[r - 2], v.strides[r - 1])
-  if (rightType && layout !== null) {
-    return { ...v, strides: [...v.strides.slice(0, r - 2), ...layout] }
-  }
+  if (rightType) return v
   return { buffer: contiguous(v, dtype), dtype, shape: v.shape, strides: contiguousStrides(v.shape), offset: 0 }
 }
 

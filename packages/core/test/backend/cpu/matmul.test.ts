@@ -127,7 +127,7 @@ describe("matmul", () => {
     expect(matmul(b, makeView([4, 5], "float32", contiguousLayout(2), values("float32", 3)), "float32").length).toBe(0)
   })
 
-  it("calls the installed implementation with contiguous blocks and falls back when it declines", () => {
+  it("calls the installed implementation with the operands' own strides and falls back when it declines", () => {
     const calls: Array<{ strides: Array<number>; m: number; k: number; n: number; f32: boolean }> = []
     let accept = true
     const impl: MatmulImpl = (a, ao, ars, acs, b, bo, brs, bcs, c, co, m, k, n) => {
@@ -142,12 +142,12 @@ describe("matmul", () => {
       return true
     }
     setMatmulImplementation(impl)
-    // a transposed (column-major), b strided (copied), batch of 2 with a broadcast.
+    // a transposed (column-major), b strided (passed as it is, not copied), batch of 2 with a broadcast.
     const a = makeView([2, 5, 6], "float32", { perm: [0, 2, 1], step: [1, 1, 1], flip: [false, false, false], broadcast: [true, false, false], offset: 0 }, values("float32", 1))
     const b = makeView([2, 6, 7], "float32", { perm: [0, 1, 2], step: [1, 2, 1], flip: [false, false, false], broadcast: [false, false, false], offset: 0 }, values("float32", 2))
     check(a, b, "float32")
     expect(calls.length).toBe(2)
-    expect(calls[0]).toEqual({ strides: [1, 5, 7, 1], m: 5, k: 6, n: 7, f32: true })
+    expect(calls[0]).toEqual({ strides: [1, 5, 14, 1], m: 5, k: 6, n: 7, f32: true })
     accept = false
     check(a, b, "float32")
     expect(calls.length).toBe(4)

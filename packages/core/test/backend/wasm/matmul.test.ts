@@ -52,6 +52,17 @@ const makeOperand = (
   return { data, offset: base, rs, cs }
 }
 
+/** A rows×cols operand with any strides (0 = broadcast, negative = flipped) over its own array; unused elements hold garbage. */
+const stridedOperand = (dtype: Dtype, rows: number, cols: number, rs: number, cs: number, rand: () => number): Operand => {
+  const Ctor = dtype === "float32" ? Float32Array : Float64Array
+  const lo = Math.min(0, (rows - 1) * rs) + Math.min(0, (cols - 1) * cs)
+  const hi = Math.max(0, (rows - 1) * rs) + Math.max(0, (cols - 1) * cs)
+  const data = new Ctor(hi - lo + 5).fill(1e6)
+  const offset = 2 - lo
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) data[offset + i * rs + j * cs] = rand() * 2 - 1
+  return { data, offset, rs, cs }
+}
+
 const at = (x: Operand, i: number, j: number): number => x.data[x.offset + i * x.rs + j * x.cs]
 
 /** float64 reference and the Σ|a||b| scale of every entry. */
@@ -161,6 +172,27 @@ describe("wasm matmul", () => {
           check(dtype, { ...makeOperand(dtype, 1, 40, rand), rs: 0 }, makeOperand(dtype, 40, 29, rand), 9, 40, 29)
           // all but the float64 784×32ᵀ (a transposed A of 200 kB is packed) went through gemmv
           expect(wasmMatmulStats().inPlace - before).toBe(shapes.length + (dtype === "float64" ? 0 : 1))
+        })
+
+        it(`${dtype}: broadcast and strided operands, read as they are (zero, negative and non-unit strides on either axis)`, () => {
+          setThreads(threads)
+          const rand = rng(91 + threads)
+          // [m, k, n, A's row and column strides, B's] (strides relative to a dense layout: "d" = dense)
+          const cases: Array<[number, number, number, [number, number], [number, number]]> = [
+            [20, 2000, 25, [0, 0], [1, 2000]], // a conv's weight gradient: a broadcast cotangent of ones · transposed patches
+            [25, 20, 2000, [1, 25], [0, 0]], // its input gradient: transposed weights · the broadcast cotangent
+            [20, 25, 2000, [25, 1], [2000 * 2, 2]], // every other row and column of B (gathered)
+            [40, 60, 50, [0, 1], [50, 0]], // rows of A and columns of B broadcast
+            [33, 70, 90, [-70, 1], [3, 70 * 3]], // flipped A; B transposed with gaps
+            [130, 300, 257, [600, 2], [0, 1]] // large: threaded; B's rows broadcast
+          ]
+          for (const packed of [false, true]) {
+            setInPlaceProducts(!packed)
+            for (const [m, k, n, [ars, acs], [brs, bcs]] of cases) {
+              check(dtype, stridedOperand(dtype, m, k, ars, acs, rand), stridedOperand(dtype, k, n, brs, bcs, rand), m, k, n)
+            }
+          }
+          setInPlaceProducts(true)
         })
 
         it(`${dtype}: resident operands and C (both paths)`, () => {
