@@ -12,7 +12,7 @@
  */
 import type { SimdNode, SimdPlan } from "../wasm/fused"
 import { erf } from "./special"
-import { adopt, allocate, contiguousStrides, isContiguous, sizeOf, takePooled } from "./types"
+import { allocate, allocateUninit, contiguousStrides, isContiguous, sizeOf } from "./types"
 import type { Buffer, DType, View } from "./types"
 
 // ---------------------------------------------------------------------------
@@ -288,22 +288,15 @@ export const mapNew = (
     let kind = flatKind(inputs[j], outShape)
     if (kind === "" && simdOk && broadcastRows(inputs[j], outShape)) kind = "b"
     if (kind === "") {
-      const out = allocate(outDtype, size)
+      const out = allocateUninit(outDtype, size)
       mapInto(expr, boolResult, false, out, 0, contiguousStrides(outShape), inputs, outShape)
       return out
     }
     kinds += kind
   }
-  // Both loops write every element: a pooled buffer needs no zeroing.
-  const pooled = takePooled(outDtype, size)
-  if (simdOk) {
-    const out = simd!.run(plan!, inputs, kinds, size, pooled as Float32Array | Float64Array | Uint8Array | undefined)
-    if (out !== undefined) {
-      if (pooled === undefined) adopt(out)
-      return out
-    }
-  }
-  const out = pooled ?? allocate(outDtype, size)
+  // Every loop writes every element: the output needs no zeroing.
+  const out = allocateUninit(outDtype, size)
+  if (simdOk && simd!.run(plan!, inputs, kinds, size, out as Float32Array | Float64Array | Uint8Array) !== undefined) return out
   if (kinds.includes("b")) mapInto(expr, boolResult, false, out, 0, contiguousStrides(outShape), inputs, outShape)
   else flatKernel(expr, boolResult, outDtype, inputs, kinds)(out, inputs, size)
   return out

@@ -10,7 +10,7 @@
  * than 4 rows or columns) use strided loops in the most cache-friendly order.
  */
 import { contiguous } from "./elementwise"
-import { allocate, contiguousStrides, sizeOf, takePooled } from "./types"
+import { allocateUninit, contiguousStrides, sizeOf } from "./types"
 import type { Buffer, DType, View } from "./types"
 
 export type FloatBuffer = Float32Array | Float64Array
@@ -276,11 +276,10 @@ export const matmul = (a: View, b: View, outDtype: DType): Buffer => {
   const batchShape = a.shape.slice(0, r - 2)
   const batch = sizeOf(batchShape)
   const work = outDtype === "float32" ? "float32" : "float64"
-  // a pooled buffer (contents unspecified) is written in full below: by the wasm product, which
-  // overwrites C, or zeroed first for the JavaScript loops, which accumulate into it
-  const pooled = takePooled(work, batch * m * n) as FloatBuffer | undefined
-  const c = pooled ?? (allocate(work, batch * m * n) as FloatBuffer)
-  if (pooled !== undefined && k === 0) c.fill(0)
+  // C's contents are unspecified (pooled, or fresh and not zero-filled): it is written in full below,
+  // by the wasm product, which overwrites C, or zeroed first for the JavaScript loops, which accumulate
+  const c = allocateUninit(work, batch * m * n) as FloatBuffer
+  if (k === 0) c.fill(0)
   if (c.length > 0 && k > 0) {
     const impl = matmulImpl
     const av = impl === null ? a : forImplementation(a, work)
@@ -296,7 +295,7 @@ export const matmul = (a: View, b: View, outDtype: DType): Buffer => {
         impl !== null &&
         impl(av.buffer as FloatBuffer, pa, ars, acs, bv.buffer as FloatBuffer, pb, brs, bcs, c, cOff, m, k, n)
       if (!done) {
-        if (pooled !== undefined) c.fill(0, cOff, cOff + m * n)
+        c.fill(0, cOff, cOff + m * n)
         matmulInto(av.buffer, pa, ars, acs, bv.buffer, pb, brs, bcs, c, cOff, m, k, n)
       }
       // Advance the batch odometer.

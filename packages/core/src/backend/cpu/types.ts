@@ -242,9 +242,14 @@ export const allocate = (dtype: DType, size: number): Buffer => {
 export const takePooled = (dtype: DType, size: number): Buffer | undefined => {
   if (fresh === null) return undefined
   const inMemory = takeResident(dtype, size)
-  if (inMemory !== undefined) return inMemory
+  if (inMemory !== undefined) {
+    if (poisonUninit) poison(inMemory)
+    return inMemory
+  }
   const buffer = popPooled(dtype, size)
-  if (buffer !== undefined) fresh.add(buffer)
+  if (buffer === undefined) return undefined
+  fresh.add(buffer)
+  if (poisonUninit) poison(buffer)
   return buffer
 }
 
@@ -257,14 +262,61 @@ export const takePooled = (dtype: DType, size: number): Buffer | undefined => {
  */
 export const allocateForCopy = (dtype: DType, size: number): Buffer => {
   const buffer = popPooled(dtype, size)
-  if (buffer === undefined) return allocate(dtype, size)
+  if (buffer === undefined) return allocateUninit(dtype, size)
   fresh?.add(buffer)
+  if (poisonUninit) poison(buffer)
   return buffer
 }
 
 /** Records a buffer a kernel made itself as allocated by the running program (see `allocate`). */
 export const adopt = (buffer: Buffer): void => {
   fresh?.add(buffer)
+}
+
+/**
+ * A buffer of `size` elements whose contents are unspecified, for a kernel
+ * that writes every element: pooled (or resident) while a compiled program
+ * runs, else fresh. In Node a fresh large one is not zero-filled
+ * (`Buffer.allocUnsafeSlow`): a new array's zeroing and first-touch page
+ * faults cost ≈ 35 µs per MB here, paid again when the kernel writes it.
+ */
+export const allocateUninit = (dtype: DType, size: number): Buffer => {
+  const pooled = takePooled(dtype, size)
+  if (pooled !== undefined) return pooled
+  const bytes = size * bytesPerElement[dtype]
+  const buffer = unsafeBytes === undefined || bytes < UNINIT_MIN_BYTES ? allocateNew(dtype, size) : view(dtype, unsafeBytes(bytes).buffer as ArrayBuffer, size)
+  fresh?.add(buffer)
+  if (poisonUninit) poison(buffer)
+  return buffer
+}
+
+let poisonUninit = false
+
+/** Tests: fill every buffer `allocateUninit` (or `takePooled`) hands out with 0xFF bytes (NaN, −1, 255), so that a kernel leaving an element unwritten shows. */
+export const setUninitPoison = (on: boolean): void => {
+  poisonUninit = on
+}
+
+const poison = (buffer: Buffer): void => {
+  new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength).fill(0xff)
+}
+
+/** Below this many bytes a zeroed typed array is as cheap as an uninitialised one. */
+const UNINIT_MIN_BYTES = 1 << 16
+const unsafeBytes = (globalThis as { Buffer?: { allocUnsafeSlow?: (bytes: number) => { buffer: ArrayBufferLike } } }).Buffer?.allocUnsafeSlow
+const bytesPerElement: Readonly<Record<DType, number>> = { float32: 4, float64: 8, int32: 4, bool: 1 }
+
+const view = (dtype: DType, buffer: ArrayBuffer, size: number): Buffer => {
+  switch (dtype) {
+    case "float32":
+      return new Float32Array(buffer, 0, size)
+    case "float64":
+      return new Float64Array(buffer, 0, size)
+    case "int32":
+      return new Int32Array(buffer, 0, size)
+    case "bool":
+      return new Uint8Array(buffer, 0, size)
+  }
 }
 
 const allocateNew = (dtype: DType, size: number): Buffer => {

@@ -27,7 +27,7 @@
  * `Math.fround(a + b)` on float32 operands.
  */
 import { channelsMajorStrides, convOutputSize, windows, type ConvImplementation, type ConvParams } from "../cpu/conv.js"
-import { adopt, contiguousStrides, takePooled, type Buffer, type DType, type View } from "../cpu/types.js"
+import { allocateUninit, contiguousStrides, type Buffer, type DType, type View } from "../cpu/types.js"
 import { Simd, ValType, type FunctionBuilder, type ModuleBuilder } from "./emitter.js"
 import { alignUp, kernelExports, scratch } from "./kernels.js"
 
@@ -342,13 +342,7 @@ const chunks = (chunkBytes: number, count: number, K: number, bytesPerWindow: nu
 }
 
 /** A fresh output (or a pooled one while a compiled program runs); every element is then written. */
-const output = (dtype: "float32" | "float64", size: number): Float32Array | Float64Array => {
-  const pooled = takePooled(dtype, size) as Float32Array | Float64Array | undefined
-  if (pooled !== undefined) return pooled
-  const out = dtype === "float32" ? new Float32Array(size) : new Float64Array(size)
-  adopt(out)
-  return out
-}
+const output = (dtype: "float32" | "float64", size: number): Float32Array | Float64Array => allocateUninit(dtype, size) as Float32Array | Float64Array
 
 /**
  * `im2col` for float32 / float64 views of any layout (see `span`); undefined
