@@ -272,3 +272,75 @@ describe("dtypes and edge cases", () => {
     expect(() => NdArray.argmax(NdArray.zeros([2, 3]), { axis: -3 })).toThrow(expect.objectContaining({ _tag: "AxisError" }))
   })
 })
+
+/**
+ * The order of a sum: each contiguous run of n values is summed in float64 by
+ * eight interleaved partial sums (the first n mod 8 values to the first, then
+ * value r + 8q + j to partial j), combined pairwise, and added to the running
+ * total.
+ * Every path (a whole array, a permuted view of one, rows, the general
+ * kernel) keeps this order, so they agree bit for bit.
+ */
+describe("sum: one summation order in every path", () => {
+  const runSum = (xs: ArrayLike<number>): number => {
+    const s = new Float64Array(8)
+    const r = xs.length % 8
+    for (let i = 0; i < r; i++) s[0] += xs[i]
+    for (let i = r; i < xs.length; i++) s[(i - r) % 8] += xs[i]
+    return 0 + (((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])))
+  }
+  // values whose float64 sum depends on the order (magnitudes from 1e-8 to 1e8)
+  const values = (n: number, seed: number): Float64Array =>
+    Float64Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed) * 10 ** ((((i * 7 + seed) % 17) - 8)))
+
+  it("a whole array, and a transposed view of it (summed in memory order)", () => {
+    for (const n of [0, 1, 7, 8, 9, 15, 16, 17, 63, 1000, 4099]) {
+      const xs = values(n, n)
+      const x = NdArray.array(xs, { dtype: "float64" })
+      expect(Object.is(NdArray.sum(x).item(), runSum(xs)), `n = ${n}`).toBe(true)
+      if (n % 4 === 0 && n > 0) {
+        const t = NdArray.transpose(NdArray.reshape(x, [4, n / 4]))
+        expect(Object.is(NdArray.sum(t).item(), runSum(xs)), `n = ${n}, transposed`).toBe(true)
+      }
+    }
+    // float32 values accumulate in float64, rounded once at the end
+    const xs32 = Float32Array.from(values(1001, 3))
+    expect(NdArray.sum(NdArray.array(xs32, { dtype: "float32" })).item()).toBe(Math.fround(runSum(xs32)))
+  })
+
+  it("rows (the last axis) and the general kernel (a run per row, added to the running total)", () => {
+    const [a, b, c] = [3, 5, 37]
+    const xs = values(a * b * c, 11)
+    const x = NdArray.reshape(NdArray.array(xs, { dtype: "float64" }), [a, b, c])
+    const rows = NdArray.sum(x, { axis: -1 }).data()
+    for (let r = 0; r < a * b; r++) expect(Object.is(rows[r], runSum(xs.subarray(r * c, (r + 1) * c)))).toBe(true)
+    // over axes 0 and 2: for each j, the runs x[0, j, :], x[1, j, :], … in turn
+    const outer = NdArray.sum(x, { axis: [0, 2] }).data()
+    for (let j = 0; j < b; j++) {
+      let total = 0
+      for (let i = 0; i < a; i++) total = total + runSum(xs.subarray((i * b + j) * c, (i * b + j + 1) * c))
+      expect(Object.is(outer[j], total), `j = ${j}`).toBe(true)
+    }
+  })
+})
+
+describe("axes go in an options object", () => {
+  it("a bare number or array where the options go is a ValueError, not a reduction over every axis", () => {
+    const x = NdArray.reshape(NdArray.arange(6), [2, 3])
+    const bad: any = -1
+    for (const [name, call] of [
+      ["sum", () => NdArray.sum(x, bad)],
+      ["mean", () => NdArray.mean(x, [0] as any)],
+      ["max", () => NdArray.max(x, bad)],
+      ["variance", () => NdArray.variance(x, bad)],
+      ["argmax", () => NdArray.argmax(x, bad)],
+      ["take", () => NdArray.take(x, [0], bad)],
+      ["softmax", () => NdArray.softmax(x, bad)],
+      ["logSoftmax", () => NdArray.logSoftmax(x, bad)]
+    ] as const) {
+      expect(call, name).toThrow(expect.objectContaining({ _tag: "ValueError", message: expect.stringContaining(`${name}(x, { axis: -1 })`) }))
+    }
+    expect(NdArray.sum(x, { axis: -1 }).shape).toEqual([2])
+    expect(NdArray.sum(x).shape).toEqual([])
+  })
+})

@@ -38,12 +38,36 @@ type ReduceKernel = (
 
 const reduceCache = new Map<string, ReduceKernel>()
 
+/**
+ * Source that adds the float64 sum of a run of `n` values (`load(i)` is the
+ * i-th) to the variable `target`: with r = n mod 8, the first r values go to
+ * the first of eight partial sums, then value r + 8q + j to partial j; the
+ * partials are combined pairwise. One running sum is bound by the latency of
+ * an addition (four cycles per value); eight are not. Every sum of a run, in
+ * every path below, uses this order, so they all give the same bits. (The
+ * remainder comes first so that both loops' tests run on every call: a loop
+ * first reached after the function was optimised would deoptimise it.)
+ */
+const sumRunSource = (load: (i: string) => string, n: string, target: string): string => `{
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0, i = 0;
+      for (const r = ${n} % 8; i < r; i++) s0 += ${load("i")};
+      for (; i < ${n}; i += 8) {
+        s0 += ${load("i")}; s1 += ${load("i + 1")}; s2 += ${load("i + 2")}; s3 += ${load("i + 3")};
+        s4 += ${load("i + 4")}; s5 += ${load("i + 5")}; s6 += ${load("i + 6")}; s7 += ${load("i + 7")};
+      }
+      ${target} = ${target} + (((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)));
+    }`
+
 const buildReduceKernel = (op: ReduceOp, accKind: "s" | "c" | "g", xKind: "s" | "c" | "g"): ReduceKernel => {
   const combine = combineExpr[op]
   const load = xKind === "c" ? "x[px + i]" : xKind === "g" ? "x[px + i * tx]" : "xv"
   const a = accKind === "c" ? "acc[pa + i]" : "acc[pa + i * ta]"
   const inner =
-    accKind === "s"
+    accKind === "s" && op === "sum" && xKind !== "s"
+      ? `let s = acc[pa];
+      ${sumRunSource((i) => (xKind === "c" ? `x[px + ${i}]` : `x[px + (${i}) * tx]`), "n", "s")}
+      acc[pa] = s;`
+      : accKind === "s"
       ? `let s = acc[pa];
       for (let i = 0; i < n; i++) { const v = ${load}; s = ${combine}; }
       acc[pa] = s;`
@@ -78,7 +102,15 @@ const perOp = <K, Op extends ReduceOp = ReduceOp>(source: (op: Op) => string): (
 }
 
 /** `op` over `x[offset .. offset + n)`, from the identity, in float64. */
-const wholeKernel = perOp<WholeKernel>((op) => `
+const wholeKernel = perOp<WholeKernel>((op) =>
+  op === "sum"
+    ? `
+  return function wholeKernel(x, offset, n) {
+    let s = 0;
+    ${sumRunSource((i) => `x[offset + ${i}]`, "n", "s")}
+    return s;
+  };`
+    : `
   return function wholeKernel(x, offset, n) {
     let s = ${identity[op]};
     for (let i = offset, end = offset + n; i < end; i++) { const v = x[i]; s = ${combineExpr[op]}; }
