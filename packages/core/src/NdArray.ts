@@ -15,7 +15,7 @@ import { Effect } from "effect"
 import { dual } from "effect/Function"
 import * as cpu from "./backend/cpu/index.js"
 import { AxisError, DTypeError, ShapeError, ValueError } from "./Errors.js"
-import { checkDType, type DType, isFloat, normalizeAxes, normalizeAxis } from "./interpreter/aval.js"
+import { axisOptions, checkDType, type DType, isFloat, normalizeAxes, normalizeAxis } from "./interpreter/aval.js"
 import { ArrayValue, checkLive, isNdArray, type NdArray } from "./interpreter/ndarray.js"
 import { asArray, type ArrayLike, promote, scalarArray } from "./ops/coerce.js"
 import * as P from "./primitives/index.js"
@@ -416,7 +416,8 @@ const keep = (y: NdArray, shape: ReadonlyArray<number>, axes: ReadonlyArray<numb
 const reduction = (op: string, f: (x: NdArray, axes: Array<number>) => NdArray, prepare: (x: NdArray) => NdArray = (x) => x): Reduction =>
   dual(
     (args) => isNdArray(args[0]) || typeof args[0] === "number" || typeof args[0] === "boolean",
-    (x: ArrayLike, options: ReduceOptions = {}) => {
+    (x: ArrayLike, opts?: ReduceOptions) => {
+      const options = axisOptions(op, opts)
       const a = prepare(asArray(x))
       const axes = normalizeAxes(op, options.axis, a.ndim)
       return keep(f(a, axes), a.shape, axes, options.keepDims)
@@ -449,7 +450,8 @@ export interface VarOptions extends ReduceOptions {
   readonly ddof?: number
 }
 
-const varianceImpl = (x: NdArray, options: VarOptions): NdArray => {
+const varianceImpl = (x: NdArray, opts: VarOptions | undefined): NdArray => {
+  const options = axisOptions("variance", opts)
   const axes = normalizeAxes("var", options.axis, x.ndim)
   const m = P.reduceSum(x, axes)
   const n = countOf(x.shape, axes)
@@ -464,7 +466,7 @@ export const variance: {
   (x: ArrayLike, options?: VarOptions): NdArray
 } = dual(
   (args) => isNdArray(args[0]) || typeof args[0] === "number",
-  (x: ArrayLike, options: VarOptions = {}) => varianceImpl(toFloat(asArray(x)), options)
+  (x: ArrayLike, options?: VarOptions) => varianceImpl(toFloat(asArray(x)), options)
 )
 /** Alias of `variance` (NumPy's name). @category reductions @since 0.1.0 */
 export const var_ = variance
@@ -475,7 +477,7 @@ export const std: {
   (x: ArrayLike, options?: VarOptions): NdArray
 } = dual(
   (args) => isNdArray(args[0]) || typeof args[0] === "number",
-  (x: ArrayLike, options: VarOptions = {}) => P.sqrt(varianceImpl(toFloat(asArray(x)), options))
+  (x: ArrayLike, options?: VarOptions) => P.sqrt(varianceImpl(toFloat(asArray(x)), options))
 )
 
 /**
@@ -505,7 +507,8 @@ export interface ArgOptions {
 const argReduction = (op: "argmax" | "argmin") =>
   dual(
     (args: IArguments) => isNdArray(args[0]),
-    (x: NdArray, options: ArgOptions = {}): NdArray => {
+    (x: NdArray, opts?: ArgOptions): NdArray => {
+      const options = axisOptions(op, opts)
       if (options.axis === undefined) return keep(P.argReduce(P.reshape(x, [x.size]), 0, op), x.shape, x.shape.map((_, i) => i), options.keepDims)
       const axis = normalizeAxis(op, options.axis, x.ndim)
       return keep(P.argReduce(x, axis, op), x.shape, [axis], options.keepDims)
@@ -768,7 +771,8 @@ const indexArray = (indices: ArrayLike | ReadonlyArray<number>): NdArray => {
  * @category shapes
  * @since 0.1.0
  */
-export const take = (x: NdArray, indices: ArrayLike | ReadonlyArray<number>, options: { readonly axis?: number } = {}): NdArray => {
+export const take = (x: NdArray, indices: ArrayLike | ReadonlyArray<number>, opts?: { readonly axis?: number }): NdArray => {
+  const options = axisOptions("take", opts)
   const idx = indexArray(indices)
   if (options.axis === undefined) return P.gather(P.reshape(x, [x.size]), idx, 0)
   return P.gather(x, idx, normalizeAxis("take", options.axis, x.ndim))

@@ -5,7 +5,7 @@
  * so that every primitive validates its inputs the same way.
  */
 import type { DType } from "../backend/cpu/types.js"
-import { AxisError, DTypeError, ShapeError, type Shape } from "../Errors.js"
+import { AxisError, DTypeError, ShapeError, type Shape, ValueError } from "../Errors.js"
 
 export type { DType } from "../backend/cpu/types.js"
 
@@ -86,6 +86,20 @@ export const broadcastShapes = (op: string, ...shapes: ReadonlyArray<Shape>): Ar
 export const normalizeAxis = (op: string, axis: number, ndim: number): number => {
   if (!Number.isInteger(axis) || axis < -ndim || axis >= ndim) throw new AxisError({ op, axis, ndim })
   return axis < 0 ? axis + ndim : axis
+}
+
+/**
+ * The options object of an op that takes its axis there. A number, an array
+ * or anything else that is not an object (NumPy's positional `axis`) is a
+ * ValueError: read as options it has no `axis`, and the op would silently
+ * work over every axis.
+ */
+export const axisOptions = <O extends object>(op: string, options: O | undefined): Partial<O> => {
+  if (options === undefined) return {}
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new ValueError({ op, hint: `takes its axis in an options object, e.g. ${op}(x, { axis: -1 }); got ${JSON.stringify(options) ?? String(options)}` })
+  }
+  return options
 }
 
 /** Normalise `axis` (undefined = all axes) into a sorted list of distinct non-negative axes. */

@@ -1,5 +1,5 @@
 /** Softmax and log-softmax, composed from primitives with the max-shift for stability. */
-import { normalizeAxis } from "../interpreter/aval.js"
+import { axisOptions, normalizeAxis } from "../interpreter/aval.js"
 import type { NdArray } from "../interpreter/ndarray.js"
 import { div, exp, expandReduced, isFinite, log, reduceMax, reduceSum, select, stopGradient, sub } from "../primitives/index.js"
 import { promote } from "./coerce.js"
@@ -15,7 +15,8 @@ const shifted = (x: NdArray, axis: number): NdArray => {
  * @category activations
  * @since 0.1.0
  */
-export const softmax = (x: NdArray, options: { readonly axis?: number } = {}): NdArray => {
+export const softmax = (x: NdArray, opts?: { readonly axis?: number }): NdArray => {
+  const options = axisOptions("softmax", opts)
   const [xf] = promote("softmax", [x], "float")
   const axis = normalizeAxis("softmax", options.axis ?? -1, xf.ndim)
   const e = exp(shifted(xf, axis))
@@ -27,7 +28,8 @@ export const softmax = (x: NdArray, options: { readonly axis?: number } = {}): N
  * @category activations
  * @since 0.1.0
  */
-export const logSoftmax = (x: NdArray, options: { readonly axis?: number } = {}): NdArray => {
+export const logSoftmax = (x: NdArray, opts?: { readonly axis?: number }): NdArray => {
+  const options = axisOptions("logSoftmax", opts)
   const [xf] = promote("logSoftmax", [x], "float")
   const axis = normalizeAxis("logSoftmax", options.axis ?? -1, xf.ndim)
   const s = shifted(xf, axis)
