@@ -26,8 +26,7 @@ const TypeId = "~gradfx/NdArray"
  * @since 0.1.0
  */
 export abstract class NdArray extends Pipeable.Class implements Equal.Equal {
-  /** (On the prototype, not a field per instance: see `ArrayValue`.) */
-  declare readonly [TypeId]: typeof TypeId
+  readonly [TypeId] = TypeId
   /** The shape and dtype. */
   abstract readonly aval: ShapedArray
   get shape(): ReadonlyArray<number> {
@@ -55,8 +54,6 @@ export abstract class NdArray extends Pipeable.Class implements Equal.Equal {
     return this.toString()
   }
 }
-
-Object.defineProperty(NdArray.prototype, TypeId, { value: TypeId })
 
 export const isNdArray = (u: unknown): u is NdArray => typeof u === "object" && u !== null && (u as any)[TypeId] === TypeId
 
@@ -90,17 +87,15 @@ const rowMajor = new WeakMap<ReadonlyArray<number>, ReadonlyArray<number>>()
  * A concrete array: a strided view over a typed array.
  */
 export class ArrayValue extends NdArray implements View {
-  // Fields are declared, not defined (`declare`): defined class fields cost a definition each per
-  // instance before the constructor assigns them, ≈ 5% of a small eager op.
-  declare readonly aval: ShapedArray
-  declare readonly buffer: Buffer
-  declare readonly strides: ReadonlyArray<number>
-  declare readonly offset: number
-  constructor(buffer: Buffer, dtype: DType, shape: ReadonlyArray<number>, strides: ReadonlyArray<number>, offset: number) {
+  readonly aval: ShapedArray
+  constructor(
+    readonly buffer: Buffer,
+    dtype: DType,
+    shape: ReadonlyArray<number>,
+    readonly strides: ReadonlyArray<number>,
+    readonly offset: number
+  ) {
     super()
-    this.buffer = buffer
-    this.strides = strides
-    this.offset = offset
     this.aval = new ShapedArray(shape, dtype)
     if (!Object.isFrozen(shape)) Object.freeze(shape)
     if (!Object.isFrozen(strides)) Object.freeze(strides)

@@ -10,16 +10,13 @@ import type { Primitive, Tangent } from "../interpreter/primitive.js"
 import { bind, fullRaise, type MainTrace, Trace, Tracer, withMain } from "../interpreter/trace.js"
 
 export class JVPTracer extends Tracer {
-  // declared, not defined: see ArrayValue
-  declare readonly aval: ShapedArray
-  declare readonly trace: JVPTrace
-  declare readonly primal: NdArray
-  declare readonly tangent: Tangent
-  constructor(trace: JVPTrace, primal: NdArray, tangent: Tangent) {
+  readonly aval: ShapedArray
+  constructor(
+    readonly trace: JVPTrace,
+    readonly primal: NdArray,
+    readonly tangent: Tangent
+  ) {
     super()
-    this.trace = trace
-    this.primal = primal
-    this.tangent = tangent
     this.aval = primal.aval
   }
 }

@@ -28,20 +28,17 @@ type Recipe =
   | { readonly kind: "known" }
 
 export class PartialEvalTracer extends Tracer {
-  // declared, not defined: see ArrayValue
-  declare readonly aval: ShapedArray
+  readonly aval: ShapedArray
   /** The staged stand-in of a known value, made once. */
-  declare private staged: PartialEvalTracer | null
-  declare readonly trace: PartialEvalTrace
-  declare readonly known: NdArray | null
-  declare readonly recipe: Recipe
-  constructor(trace: PartialEvalTrace, known: NdArray | null, aval: ShapedArray, recipe: Recipe) {
+  private staged: PartialEvalTracer | null = null
+  constructor(
+    readonly trace: PartialEvalTrace,
+    readonly known: NdArray | null,
+    aval: ShapedArray,
+    readonly recipe: Recipe
+  ) {
     super()
-    this.trace = trace
-    this.known = known
-    this.recipe = recipe
     this.aval = aval
-    this.staged = null
   }
   override fullLower(): NdArray {
     return this.known !== null ? fullLower(this.known) : this

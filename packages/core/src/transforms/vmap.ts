@@ -13,16 +13,13 @@ import { bind, fullLower, fullRaise, type MainTrace, Trace, Tracer, withMain } f
 import { broadcastTo, reshape } from "../primitives/shape.js"
 
 export class BatchTracer extends Tracer {
-  // declared, not defined: see ArrayValue
-  declare readonly aval: ShapedArray
-  declare readonly trace: BatchTrace
-  declare readonly val: NdArray
-  declare readonly bdim: BatchDim
-  constructor(trace: BatchTrace, val: NdArray, bdim: BatchDim) {
+  readonly aval: ShapedArray
+  constructor(
+    readonly trace: BatchTrace,
+    readonly val: NdArray,
+    readonly bdim: BatchDim
+  ) {
     super()
-    this.trace = trace
-    this.val = val
-    this.bdim = bdim
     this.aval = bdim === null ? val.aval : new ShapedArray(val.shape.filter((_, i) => i !== bdim), val.dtype)
   }
   override fullLower(): NdArray {
