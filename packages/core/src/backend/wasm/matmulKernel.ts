@@ -255,6 +255,33 @@ const buildPackA = (f: FunctionBuilder, ops: DTypeOps, s: KernelShape): void => 
   })
 }
 
+/** i8x16.shuffle byte indices picking `lanes` (0–2·L−1, over both operands) of `laneBytes` bytes each. */
+const laneBytes = (lanes: ReadonlyArray<number>, bytes: number): Array<number> => lanes.flatMap((l) => Array.from({ length: bytes }, (_, b) => l * bytes + b))
+
+/**
+ * Transposes the L×L block in the locals `v` (v[t] = column t: lanes are
+ * rows) in place, so that v[t] holds row t; `tmp` are L scratch locals.
+ * float32 (L = 4): two rounds of interleaving shuffles; float64 (L = 2): one.
+ */
+const transposeLanes = (f: FunctionBuilder, L: number, v: ReadonlyArray<number>, tmp: ReadonlyArray<number>, elt: number): void => {
+  if (L === 2) {
+    f.get(v[0]).get(v[1]).shuffle(laneBytes([0, 2], elt)).set(tmp[0])
+    f.get(v[0]).get(v[1]).shuffle(laneBytes([1, 3], elt)).set(v[1])
+    f.get(tmp[0]).set(v[0])
+    return
+  }
+  // t0 = (a0 b0 a1 b1), t1 = (a2 b2 a3 b3), t2 = (c0 d0 c1 d1), t3 = (c2 d2 c3 d3)
+  f.get(v[0]).get(v[1]).shuffle(laneBytes([0, 4, 1, 5], elt)).set(tmp[0])
+  f.get(v[0]).get(v[1]).shuffle(laneBytes([2, 6, 3, 7], elt)).set(tmp[1])
+  f.get(v[2]).get(v[3]).shuffle(laneBytes([0, 4, 1, 5], elt)).set(tmp[2])
+  f.get(v[2]).get(v[3]).shuffle(laneBytes([2, 6, 3, 7], elt)).set(tmp[3])
+  // row 0 = (a0 b0 c0 d0), row 1 = (a1 b1 c1 d1), …
+  f.get(tmp[0]).get(tmp[2]).shuffle(laneBytes([0, 1, 4, 5], elt)).set(v[0])
+  f.get(tmp[0]).get(tmp[2]).shuffle(laneBytes([2, 3, 6, 7], elt)).set(v[1])
+  f.get(tmp[1]).get(tmp[3]).shuffle(laneBytes([0, 1, 4, 5], elt)).set(v[2])
+  f.get(tmp[1]).get(tmp[3]).shuffle(laneBytes([2, 3, 6, 7], elt)).set(v[3])
+}
+
 /** packB (src, rs, cs, kc, kcp, nc, dst): NR-wide panels, p-major inside a panel. */
 const buildPackB = (f: FunctionBuilder, ops: DTypeOps, s: KernelShape): void => {
   const [SRC, RS, CS, KC, KCP, NC, DST] = [0, 1, 2, 3, 4, 5, 6]
@@ -267,6 +294,14 @@ const buildPackB = (f: FunctionBuilder, ops: DTypeOps, s: KernelShape): void => 
   const p = f.local(i32)
   const j = f.local(i32)
   const nrConst = f.local(i32)
+  const L = ops.lanes
+  const kcL = f.local(i32)
+  const cv: Array<number> = []
+  const tv: Array<number> = []
+  for (let t = 0; t < L; t++) {
+    cv.push(f.local(v128))
+    tv.push(f.local(v128))
+  }
   const colOff: Array<number> = [0]
   for (let q = 1; q < NR; q++) {
     const l = f.local(i32)
@@ -295,17 +330,41 @@ const buildPackB = (f: FunctionBuilder, ops: DTypeOps, s: KernelShape): void => 
         f.if(
           () => {
             // full panel, strided columns (e.g. B transposed): unrolled gather
-            forUp(f, p, KC, 1, () => {
-              for (let q = 0; q < NR; q++) {
-                f.get(DST)
-                f.get(sp)
-                if (q > 0) f.get(colOff[q]).add()
-                ops.load(f)
-                ops.store(f, q * elt)
-              }
-              f.addConst(DST, NR * elt)
-              f.addLocal(sp, RS)
-            })
+            const gatherRows = () =>
+              forUp(f, p, KC, 1, () => {
+                for (let q = 0; q < NR; q++) {
+                  f.get(DST)
+                  f.get(sp)
+                  if (q > 0) f.get(colOff[q]).add()
+                  ops.load(f)
+                  ops.store(f, q * elt)
+                }
+                f.addConst(DST, NR * elt)
+                f.addLocal(sp, RS)
+              })
+            f.get(RS).i32(elt).eq()
+            f.if(
+              () => {
+                // columns contiguous over p (B column-major): blocks of lanes × lanes (p × columns)
+                // loaded a column at a time and transposed by shuffles, then the remaining rows gathered
+                f.get(KC).get(KC).i32(L - 1).and().sub().set(kcL) // KC rounded down to a multiple of L (a power of 2)
+                forUp(f, p, kcL, L, () => {
+                  for (let g = 0; g < s.nv; g++) {
+                    for (let t = 0; t < L; t++) {
+                      f.get(sp)
+                      if (g * L + t > 0) f.get(colOff[g * L + t]).add()
+                      f.v128Load(0, elt).set(cv[t])
+                    }
+                    transposeLanes(f, L, cv, tv, elt)
+                    for (let t = 0; t < L; t++) f.get(DST).get(cv[t]).v128Store(t * NR * elt + g * 16)
+                  }
+                  f.addConst(DST, L * NR * elt)
+                  f.addConst(sp, L * elt)
+                })
+                gatherRows()
+              },
+              gatherRows
+            )
           },
           () => {
             forUp(f, p, KC, 1, () => {
