@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import { ShapeError } from "./Errors.js"
-import { broadcastShapes } from "./interpreter/aval.js"
+import { axisOptions, broadcastShapes } from "./interpreter/aval.js"
 import type { NdArray } from "./interpreter/ndarray.js"
 import * as N from "./NdArray.js"
 import { promote } from "./ops/coerce.js"
@@ -85,4 +85,4 @@ export const lstsq = (a: NdArray, b: NdArray): NdArray => {
 }
 
 /** The Euclidean (Frobenius) norm over `axis` (default all). @category linear algebra @since 0.1.0 */
-export const norm = (x: NdArray, options: N.ReduceOptions = {}): NdArray => N.sqrt(N.sum(N.square(x), options))
+export const norm = (x: NdArray, options?: N.ReduceOptions): NdArray => N.sqrt(N.sum(N.square(x), axisOptions("norm", options)))

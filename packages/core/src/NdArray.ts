@@ -15,7 +15,7 @@ import { Effect } from "effect"
 import { dual } from "effect/Function"
 import * as cpu from "./backend/cpu/index.js"
 import { AxisError, DTypeError, ShapeError, ValueError } from "./Errors.js"
-import { axisOptions, checkDType, type DType, isFloat, normalizeAxes, normalizeAxis } from "./interpreter/aval.js"
+import { axisOptions, checkDType, optionsObject, type DType, isFloat, normalizeAxes, normalizeAxis } from "./interpreter/aval.js"
 import { ArrayValue, checkLive, isNdArray, type NdArray } from "./interpreter/ndarray.js"
 import { asArray, type ArrayLike, promote, scalarArray } from "./ops/coerce.js"
 import * as P from "./primitives/index.js"
@@ -66,7 +66,8 @@ const inferShape = (data: NestedArray): Array<number> => {
  * @category constructors
  * @since 0.1.0
  */
-export const array = (data: NestedArray | Typed | NdArray, options: { readonly dtype?: DType; readonly shape?: ReadonlyArray<number> } = {}): NdArray => {
+export const array = (data: NestedArray | Typed | NdArray, opts?: { readonly dtype?: DType; readonly shape?: ReadonlyArray<number> }): NdArray => {
+  const options = optionsObject("array", opts, `array(data, { dtype: "float64" })`)
   const dtype = options.dtype === undefined ? undefined : checkDType("array", options.dtype)
   if (isNdArray(data)) {
     const x = dtype ? asArray(data, dtype) : data
@@ -137,7 +138,8 @@ const checkShape = (op: string, shape: ReadonlyArray<number>): ReadonlyArray<num
  * @category constructors
  * @since 0.1.0
  */
-export const full = (shape: ReadonlyArray<number>, value: number | boolean, options: { readonly dtype?: DType } = {}): NdArray => {
+export const full = (shape: ReadonlyArray<number>, value: number | boolean, opts?: { readonly dtype?: DType }): NdArray => {
+  const options = optionsObject("full", opts, `full([2, 3], 7, { dtype: "int32" })`)
   checkShape("full", shape)
   const dtype = checkDType("full", options.dtype ?? (typeof value === "boolean" ? "bool" : "float32"))
   const buffer = cpu.allocate(dtype, shape.reduce((a, b) => a * b, 1))
@@ -147,15 +149,20 @@ export const full = (shape: ReadonlyArray<number>, value: number | boolean, opti
 }
 
 /** Zeros. @category constructors @since 0.1.0 */
-export const zeros = (shape: ReadonlyArray<number>, options: { readonly dtype?: DType } = {}): NdArray => full(shape, 0, { dtype: options.dtype ?? "float32" })
+export const zeros = (shape: ReadonlyArray<number>, options?: { readonly dtype?: DType }): NdArray =>
+  full(shape, 0, { dtype: optionsObject("zeros", options, `zeros([2, 3], { dtype: "float64" })`).dtype ?? "float32" })
 /** Ones. @category constructors @since 0.1.0 */
-export const ones = (shape: ReadonlyArray<number>, options: { readonly dtype?: DType } = {}): NdArray => full(shape, 1, { dtype: options.dtype ?? "float32" })
+export const ones = (shape: ReadonlyArray<number>, options?: { readonly dtype?: DType }): NdArray =>
+  full(shape, 1, { dtype: optionsObject("ones", options, `ones([2, 3], { dtype: "float64" })`).dtype ?? "float32" })
 /** Zeros with the shape and dtype of `x`. @category constructors @since 0.1.0 */
-export const zerosLike = (x: NdArray, options: { readonly dtype?: DType } = {}): NdArray => zeros(x.shape, { dtype: options.dtype ?? x.dtype })
+export const zerosLike = (x: NdArray, options?: { readonly dtype?: DType }): NdArray =>
+  zeros(x.shape, { dtype: optionsObject("zerosLike", options, `zerosLike(x, { dtype: "float64" })`).dtype ?? x.dtype })
 /** Ones with the shape and dtype of `x`. @category constructors @since 0.1.0 */
-export const onesLike = (x: NdArray, options: { readonly dtype?: DType } = {}): NdArray => ones(x.shape, { dtype: options.dtype ?? x.dtype })
+export const onesLike = (x: NdArray, options?: { readonly dtype?: DType }): NdArray =>
+  ones(x.shape, { dtype: optionsObject("onesLike", options, `onesLike(x, { dtype: "float64" })`).dtype ?? x.dtype })
 /** `value` with the shape and dtype of `x`. @category constructors @since 0.1.0 */
-export const fullLike = (x: NdArray, value: number, options: { readonly dtype?: DType } = {}): NdArray => full(x.shape, value, { dtype: options.dtype ?? x.dtype })
+export const fullLike = (x: NdArray, value: number, options?: { readonly dtype?: DType }): NdArray =>
+  full(x.shape, value, { dtype: optionsObject("fullLike", options, `fullLike(x, 7, { dtype: "float64" })`).dtype ?? x.dtype })
 
 /**
  * Evenly spaced values in `[start, stop)`: `arange(n)`, `arange(n, { dtype })` or
@@ -167,24 +174,26 @@ export function arange(stop: number, options?: { readonly dtype?: DType }): NdAr
 export function arange(start: number, stop?: number, step?: number, options?: { readonly dtype?: DType }): NdArray
 export function arange(start: number, stopOrOptions?: number | { readonly dtype?: DType }, step = 1, options: { readonly dtype?: DType } = {}): NdArray {
   let stop: number
-  if (stopOrOptions === undefined || typeof stopOrOptions === "object") {
+  if (stopOrOptions === undefined || (typeof stopOrOptions === "object" && stopOrOptions !== null)) {
     options = stopOrOptions ?? options
     stop = start
     start = 0
   } else stop = stopOrOptions
+  options = optionsObject("arange", options, `arange(0, 1, 0.1, { dtype: "float64" })`)
   if (![start, stop].every(Number.isFinite)) throw new ValueError({ op: "arange", hint: `start and stop must be finite numbers, got ${start} and ${stop}` })
   if (step === 0 || !Number.isFinite(step)) throw new ValueError({ op: "arange", hint: `step must be a non-zero finite number, got ${step}` })
   const n = Math.max(0, Math.ceil((stop - start) / step))
-  const dtype = options.dtype ?? ([start, stop, step].every(Number.isInteger) ? "int32" : "float32")
+  const dtype = checkDType("arange", options.dtype ?? ([start, stop, step].every(Number.isInteger) ? "int32" : "float32"))
   const buffer = cpu.allocate(dtype, n)
   for (let i = 0; i < n; i++) buffer[i] = start + i * step
   return ArrayValue.fromBuffer(buffer, dtype, [n])
 }
 
 /** `num` evenly spaced values from `start` to `stop` inclusive. @category constructors @since 0.1.0 */
-export const linspace = (start: number, stop: number, num = 50, options: { readonly dtype?: DType; readonly endpoint?: boolean } = {}): NdArray => {
+export const linspace = (start: number, stop: number, num = 50, opts?: { readonly dtype?: DType; readonly endpoint?: boolean }): NdArray => {
+  const options = optionsObject("linspace", opts, `linspace(0, 1, 11, { dtype: "float64" })`)
   if (!Number.isInteger(num) || num < 0) throw new ValueError({ op: "linspace", hint: `num must be a non-negative integer, got ${num}` })
-  const dtype = options.dtype ?? "float32"
+  const dtype = checkDType("linspace", options.dtype ?? "float32")
   const buffer = cpu.allocate(dtype, num)
   const div = (options.endpoint ?? true) ? num - 1 : num
   const step = div > 0 ? (stop - start) / div : 0
@@ -194,10 +203,11 @@ export const linspace = (start: number, stop: number, num = 50, options: { reado
 }
 
 /** The identity matrix (`m` columns, default `n`; diagonal offset `k`). @category constructors @since 0.1.0 */
-export const eye = (n: number, options: { readonly m?: number; readonly k?: number; readonly dtype?: DType } = {}): NdArray => {
+export const eye = (n: number, opts?: { readonly m?: number; readonly k?: number; readonly dtype?: DType }): NdArray => {
+  const options = optionsObject("eye", opts, `eye(3, { dtype: "float64" })`)
   const m = options.m ?? n
   const k = options.k ?? 0
-  const dtype = options.dtype ?? "float32"
+  const dtype = checkDType("eye", options.dtype ?? "float32")
   checkShape("eye", [n, m])
   const buffer = cpu.allocate(dtype, n * m)
   for (let i = 0; i < n; i++) if (i + k >= 0 && i + k < m) buffer[i * m + i + k] = 1
@@ -205,8 +215,8 @@ export const eye = (n: number, options: { readonly m?: number; readonly k?: numb
 }
 
 /** A 0-d array. @category constructors @since 0.1.0 */
-export const scalar = (value: number | boolean, options: { readonly dtype?: DType } = {}): NdArray =>
-  scalarArray(value, options.dtype ?? (typeof value === "boolean" ? "bool" : "float32"))
+export const scalar = (value: number | boolean, options?: { readonly dtype?: DType }): NdArray =>
+  scalarArray(value, checkDType("scalar", optionsObject("scalar", options, `scalar(2, { dtype: "float64" })`).dtype ?? (typeof value === "boolean" ? "bool" : "float32")))
 
 // ---------------------------------------------------------------------------
 // Elementwise
@@ -533,6 +543,9 @@ export const reshape: {
   (shape: ReadonlyArray<number>): (x: NdArray) => NdArray
   (x: NdArray, shape: ReadonlyArray<number>): NdArray
 } = dual(2, (x: NdArray, shape: ReadonlyArray<number>): NdArray => {
+  if (!Array.isArray(shape)) {
+    throw new ShapeError({ op: "reshape", shapes: [x.shape], hint: `the new shape is one list, e.g. reshape(x, [3, 2]); got ${JSON.stringify(shape) ?? String(shape)}` })
+  }
   const unknown = shape.filter((d) => d === -1).length
   if (unknown > 1) throw new ShapeError({ op: "reshape", shapes: [x.shape, shape], hint: "only one dimension may be -1" })
   if (unknown === 1) {
@@ -559,6 +572,9 @@ export const transpose: {
 } = dual(
   (args) => isNdArray(args[0]),
   (x: NdArray, axes?: ReadonlyArray<number>): NdArray => {
+    if (axes !== undefined && !Array.isArray(axes)) {
+      throw new ValueError({ op: "transpose", hint: `the permutation is one list, e.g. transpose(x, [1, 0]); got ${JSON.stringify(axes) ?? String(axes)}` })
+    }
     const perm = axes ? axes.map((a) => normalizeAxis("transpose", a, x.ndim)) : Array.from({ length: x.ndim }, (_, i) => x.ndim - 1 - i)
     return P.transpose(x, perm)
   }
@@ -737,7 +753,8 @@ export const flip: {
  * @category shapes
  * @since 0.1.0
  */
-export const pad = (x: NdArray, width: number | readonly [number, number] | ReadonlyArray<readonly [number, number]>, options: { readonly value?: number } = {}): NdArray => {
+export const pad = (x: NdArray, width: number | readonly [number, number] | ReadonlyArray<readonly [number, number]>, opts?: { readonly value?: number }): NdArray => {
+  const options = optionsObject("pad", opts, "pad(x, 1, { value: -1 })")
   const pairs: ReadonlyArray<readonly [number, number]> =
     typeof width === "number"
       ? x.shape.map(() => [width, width] as const)
@@ -808,7 +825,8 @@ export const takeAlongAxis = (x: NdArray, indices: NdArray, axis: number): NdArr
  * @category shapes
  * @since 0.1.0
  */
-export const oneHot = (labels: NdArray | ReadonlyArray<number>, numClasses: number, options: { readonly dtype?: DType } = {}): NdArray => {
+export const oneHot = (labels: NdArray | ReadonlyArray<number>, numClasses: number, opts?: { readonly dtype?: DType }): NdArray => {
+  const options = optionsObject("oneHot", opts, `oneHot(labels, 10, { dtype: "float64" })`)
   const l = indexArray(labels as ArrayLike)
   const classes = arange(numClasses)
   return P.convert(P.equal(P.reshape(l, [...l.shape, 1]), P.broadcastTo(classes, [...l.shape, numClasses])), options.dtype ?? "float32")

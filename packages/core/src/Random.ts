@@ -11,7 +11,7 @@
  */
 import * as cpu from "./backend/cpu/index.js"
 import { ValueError } from "./Errors.js"
-import { type DType, ShapedArray } from "./interpreter/aval.js"
+import { type DType, optionsObject, ShapedArray } from "./interpreter/aval.js"
 import { ArrayValue, type NdArray } from "./interpreter/ndarray.js"
 import { Tracer } from "./interpreter/trace.js"
 import { randomDraw } from "./primitives/random.js"
@@ -143,7 +143,8 @@ const uniformDraw = (k: Key, shape: ReadonlyArray<number>, options: { readonly m
  * @category random
  * @since 0.1.0
  */
-export const uniform = (k: Key, shape: ReadonlyArray<number>, options: { readonly min?: number; readonly max?: number; readonly dtype?: DType } = {}): NdArray => {
+export const uniform = (k: Key, shape: ReadonlyArray<number>, opts?: { readonly min?: number; readonly max?: number; readonly dtype?: DType }): NdArray => {
+  const options = optionsObject("Random.uniform", opts, "Random.uniform(key, [2, 3], { min: -1, max: 1 })")
   return drawing(k, "uniform", new ShapedArray(checkShape("Random.uniform", shape), floatDType("Random.uniform", options.dtype)), (c) => uniformDraw(c, shape, options))
 }
 
@@ -169,7 +170,8 @@ const normalDraw = (k: Key, shape: ReadonlyArray<number>, options: { readonly me
  * @category random
  * @since 0.1.0
  */
-export const normal = (k: Key, shape: ReadonlyArray<number>, options: { readonly mean?: number; readonly std?: number; readonly dtype?: DType } = {}): NdArray => {
+export const normal = (k: Key, shape: ReadonlyArray<number>, opts?: { readonly mean?: number; readonly std?: number; readonly dtype?: DType }): NdArray => {
+  const options = optionsObject("Random.normal", opts, "Random.normal(key, [2, 3], { std: 0.1 })")
   return drawing(k, "normal", new ShapedArray(checkShape("Random.normal", shape), floatDType("Random.normal", options.dtype)), (c) => normalDraw(c, shape, options))
 }
 
@@ -193,7 +195,8 @@ const truncatedNormalDraw = (k: Key, shape: ReadonlyArray<number>, options: { re
  * @category random
  * @since 0.1.0
  */
-export const truncatedNormal = (k: Key, shape: ReadonlyArray<number>, options: { readonly lower?: number; readonly upper?: number; readonly dtype?: DType } = {}): NdArray => {
+export const truncatedNormal = (k: Key, shape: ReadonlyArray<number>, opts?: { readonly lower?: number; readonly upper?: number; readonly dtype?: DType }): NdArray => {
+  const options = optionsObject("Random.truncatedNormal", opts, "Random.truncatedNormal(key, [2, 3], { lower: -2, upper: 2 })")
   return drawing(k, "truncatedNormal", new ShapedArray(checkShape("Random.truncatedNormal", shape), floatDType("Random.truncatedNormal", options.dtype)), (c) => truncatedNormalDraw(c, shape, options))
 }
 

@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import { Data } from "effect"
-import { isFloat } from "./interpreter/aval.js"
+import { isFloat, optionsObject } from "./interpreter/aval.js"
 import { ArrayValue, type NdArray } from "./interpreter/ndarray.js"
 import * as Random from "./Random.js"
 import { convert } from "./primitives/elementwise.js"
@@ -169,7 +169,8 @@ const checkOnce = (f: Fn, args: Array<unknown>, order: number, options: Required
  * @category testing
  * @since 0.1.0
  */
-export const checkGrads = (f: Fn, args: ReadonlyArray<unknown>, options: CheckGradsOptions = {}): void => {
+export const checkGrads = (f: Fn, args: ReadonlyArray<unknown>, opts?: CheckGradsOptions): void => {
+  const options = optionsObject("checkGrads", opts, `checkGrads(f, [x], { modes: ["rev"] })`)
   const full = {
     modes: options.modes ?? ["fwd", "rev"],
     eps: options.eps ?? 1e-6,

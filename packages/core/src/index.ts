@@ -42,4 +42,6 @@ export { checkGrads, GradCheckError, type CheckGradsOptions } from "./checkGrads
 export { stopGradient } from "./NdArray.js"
 export { backendName, setBackend, setThreads, type BackendName } from "./backend/index.js"
 export type { ShapedArray } from "./interpreter/aval.js"
+/** Checks an options argument: a number, string or array in its place (`sgd(0.1, 0.9)`) is a ValueError naming the fix (for libraries built on gradfx). */
+export { optionsObject } from "./interpreter/aval.js"
 export type { Key } from "./Random.js"

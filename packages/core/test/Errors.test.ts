@@ -223,3 +223,65 @@ describe("arrayEffect fails (does not throw)", () => {
     })
   )
 })
+
+// JAX and NumPy take dtype, argnums and axis positionally (`jnp.ones((2,), jnp.float64)`, `jax.grad(f, 1)`,
+// `jax.vmap(f, 0)`); here they go in an options object. Anything else in its place is a ValueError that
+// shows the right call, never options with nothing set (float32 instead of float64, the gradient with
+// respect to the wrong argument).
+describe("an options argument that is not an object", () => {
+  it("is a ValueError naming the right call, for constructors, ops, Random, Linalg, the transforms and checkGrads", async () => {
+    const { grad, valueAndGrad, vmap, jacfwd, jacrev, hessian, jit, checkGrads, Random, Linalg } = await import("../src/index.js")
+    const x = NdArray.reshape(NdArray.arange(6, { dtype: "float32" }), [2, 3])
+    const w = NdArray.ones([1, 2, 1, 1])
+    const f = (a: any) => NdArray.sum(a)
+    const key = Random.key(0)
+    const bad: any = "float64"
+    const cases: ReadonlyArray<[string, () => unknown, string]> = [
+      ["array", () => NdArray.array([1, 2], bad), "array(data, { dtype"],
+      ["full", () => NdArray.full([2], 1, bad), "full([2, 3], 7, { dtype"],
+      ["zeros", () => NdArray.zeros([2], bad), "zeros([2, 3], { dtype"],
+      ["ones", () => NdArray.ones([2], bad), "ones([2, 3], { dtype"],
+      ["zerosLike", () => NdArray.zerosLike(x, bad), "zerosLike(x, { dtype"],
+      ["onesLike", () => NdArray.onesLike(x, bad), "onesLike(x, { dtype"],
+      ["fullLike", () => NdArray.fullLike(x, 1, bad), "fullLike(x, 7, { dtype"],
+      ["arange", () => NdArray.arange(0, 3, 1, bad), "arange(0, 1, 0.1, { dtype"],
+      ["linspace", () => NdArray.linspace(0, 1, 5, bad), "linspace(0, 1, 11, { dtype"],
+      ["eye", () => NdArray.eye(3, bad), "eye(3, { dtype"],
+      ["scalar", () => NdArray.scalar(2, bad), "scalar(2, { dtype"],
+      ["pad", () => NdArray.pad(x, 1, 5 as any), "pad(x, 1, { value"],
+      ["oneHot", () => NdArray.oneHot([0, 1], 3, bad), "oneHot(labels, 10, { dtype"],
+      ["conv2d", () => NdArray.conv2d(NdArray.ones([1, 2, 4, 4]), w, 2 as any), "conv2d(x, w, { stride"],
+      ["Random.uniform", () => Random.uniform(key, [2], bad), "Random.uniform(key, [2, 3], { min"],
+      ["Random.normal", () => Random.normal(key, [2], bad), "Random.normal(key, [2, 3], { std"],
+      ["Random.truncatedNormal", () => Random.truncatedNormal(key, [2], bad), "Random.truncatedNormal(key, [2, 3], { lower"],
+      ["norm", () => Linalg.norm(x, 1 as any), "norm(x, { axis: -1 })"],
+      ["grad", () => grad(f, 1 as any), "grad(f, { argnums: 1 })"],
+      ["valueAndGrad", () => valueAndGrad(f, 1 as any), "valueAndGrad(f, { argnums: 1 })"],
+      ["vmap", () => vmap(f, [0] as any), "vmap(f, { inAxes: [0, null] })"],
+      ["jacfwd", () => jacfwd(f, 1 as any), "jacfwd(f, { argnums: 1 })"],
+      ["jacrev", () => jacrev(f, 1 as any), "jacrev(f, { argnums: 1 })"],
+      ["hessian", () => hessian(f, 1 as any), "hessian(f, { argnums: 1 })"],
+      ["jit", () => jit(f, 1 as any), "jit(f, { staticArgnums"],
+      ["checkGrads", () => checkGrads(f, [x], 1e-3 as any), "checkGrads(f, [x], { modes"]
+    ]
+    for (const [op, call, example] of cases) {
+      let caught: unknown
+      try {
+        call()
+      } catch (e) {
+        caught = e
+      }
+      expect(caught, op).toBeInstanceOf(ValueError)
+      expect((caught as ValueError).message, op).toContain(`${op}: takes its`)
+      expect((caught as ValueError).message, op).toContain(example)
+    }
+    // a shape or a permutation spread over several arguments
+    expect(() => (NdArray.reshape as any)(x, 3, 2)).toThrow(expect.objectContaining({ _tag: "ShapeError", message: expect.stringContaining("reshape(x, [3, 2])") }))
+    expect(() => (NdArray.transpose as any)(x, 1, 0)).toThrow(expect.objectContaining({ _tag: "ValueError", message: expect.stringContaining("transpose(x, [1, 0])") }))
+    // the same calls with options objects work
+    expect(NdArray.ones([2], { dtype: "float64" }).dtype).toBe("float64")
+    expect(NdArray.scalar(2, { dtype: "int32" }).dtype).toBe("int32")
+    expect(NdArray.arange(3, { dtype: "float64" }).dtype).toBe("float64")
+    expect(grad((a: any, b: any) => NdArray.sum(NdArray.mul(a, b)), { argnums: 1 })(x, NdArray.onesLike(x)).toArray()).toEqual(x.toArray())
+  })
+})

@@ -13,7 +13,7 @@
  *
  * @since 0.1.0
  */
-import { NdArray, ShapeError, Tree, ValueError } from "@gradfx/core"
+import { NdArray, optionsObject, ShapeError, Tree, ValueError } from "@gradfx/core"
 import { softplus } from "./Activation.js"
 
 /** How per-element losses are combined. */
@@ -101,7 +101,8 @@ const pickNegLogLikelihood = (op: string, logProbs: NdArray, targets: NdArray, a
  * @category losses
  * @since 0.1.0
  */
-export const mse = (predictions: NdArray, targets: NdArray, options: ReductionOptions & { readonly half?: boolean } = {}): NdArray => {
+export const mse = (predictions: NdArray, targets: NdArray, opts?: ReductionOptions & { readonly half?: boolean }): NdArray => {
+  const options = optionsObject("Loss.mse", opts, `Loss.mse(p, t, { reduction: "sum" })`)
   sameShape("Loss.mse", predictions, targets)
   const sq = NdArray.square(NdArray.sub(predictions, targets))
   return reduce("Loss.mse", options.half ? NdArray.mul(sq, 0.5) : sq, options.reduction)
@@ -115,7 +116,8 @@ export const mse = (predictions: NdArray, targets: NdArray, options: ReductionOp
  * @category losses
  * @since 0.1.0
  */
-export const meanAbsoluteError = (predictions: NdArray, targets: NdArray, options: ReductionOptions = {}): NdArray => {
+export const meanAbsoluteError = (predictions: NdArray, targets: NdArray, opts?: ReductionOptions): NdArray => {
+  const options = optionsObject("Loss.meanAbsoluteError", opts, `Loss.meanAbsoluteError(p, t, { reduction: "sum" })`)
   sameShape("Loss.meanAbsoluteError", predictions, targets)
   return reduce("Loss.meanAbsoluteError", NdArray.abs(NdArray.sub(predictions, targets)), options.reduction)
 }
@@ -130,7 +132,8 @@ export const meanAbsoluteError = (predictions: NdArray, targets: NdArray, option
  * @category losses
  * @since 0.1.0
  */
-export const huber = (predictions: NdArray, targets: NdArray, options: ReductionOptions & { readonly delta?: number } = {}): NdArray => {
+export const huber = (predictions: NdArray, targets: NdArray, opts?: ReductionOptions & { readonly delta?: number }): NdArray => {
+  const options = optionsObject("Loss.huber", opts, "Loss.huber(p, t, { delta: 0.5 })")
   sameShape("Loss.huber", predictions, targets)
   const delta = options.delta ?? 1
   if (!(delta > 0)) throw new ValueError({ op: "Loss.huber", hint: `delta must be positive, got ${delta}` })
@@ -152,7 +155,8 @@ export const huber = (predictions: NdArray, targets: NdArray, options: Reduction
  * @category losses
  * @since 0.1.0
  */
-export const binaryCrossEntropy = (probabilities: NdArray, targets: NdArray, options: ReductionOptions & { readonly eps?: number } = {}): NdArray => {
+export const binaryCrossEntropy = (probabilities: NdArray, targets: NdArray, opts?: ReductionOptions & { readonly eps?: number }): NdArray => {
+  const options = optionsObject("Loss.binaryCrossEntropy", opts, `Loss.binaryCrossEntropy(p, t, { reduction: "sum" })`)
   sameShape("Loss.binaryCrossEntropy", probabilities, targets)
   const eps = options.eps ?? 1e-7
   const p = NdArray.clip(probabilities, eps, 1 - eps)
@@ -170,7 +174,8 @@ export const binaryCrossEntropy = (probabilities: NdArray, targets: NdArray, opt
  * @category losses
  * @since 0.1.0
  */
-export const binaryCrossEntropyWithLogits = (logits: NdArray, targets: NdArray, options: ReductionOptions = {}): NdArray => {
+export const binaryCrossEntropyWithLogits = (logits: NdArray, targets: NdArray, opts?: ReductionOptions): NdArray => {
+  const options = optionsObject("Loss.binaryCrossEntropyWithLogits", opts, `Loss.binaryCrossEntropyWithLogits(z, t, { reduction: "sum" })`)
   sameShape("Loss.binaryCrossEntropyWithLogits", logits, targets)
   const terms = NdArray.sub(softplus(logits), NdArray.mul(logits, targets))
   return reduce("Loss.binaryCrossEntropyWithLogits", terms, options.reduction)
@@ -197,7 +202,8 @@ export interface ClassificationOptions extends ReductionOptions {
  * @category losses
  * @since 0.1.0
  */
-export const softmaxCrossEntropy = (logits: NdArray, targets: NdArray, options: ClassificationOptions = {}): NdArray => {
+export const softmaxCrossEntropy = (logits: NdArray, targets: NdArray, opts?: ClassificationOptions): NdArray => {
+  const options = optionsObject("Loss.softmaxCrossEntropy", opts, `Loss.softmaxCrossEntropy(z, labels, { reduction: "sum" })`)
   const axis = options.axis ?? -1
   return reduce("Loss.softmaxCrossEntropy", pickNegLogLikelihood("Loss.softmaxCrossEntropy", NdArray.logSoftmax(logits, { axis }), targets, axis), options.reduction)
 }
@@ -212,8 +218,10 @@ export const softmaxCrossEntropy = (logits: NdArray, targets: NdArray, options: 
  * @category losses
  * @since 0.1.0
  */
-export const nll = (logProbabilities: NdArray, targets: NdArray, options: ClassificationOptions = {}): NdArray =>
-  reduce("Loss.nll", pickNegLogLikelihood("Loss.nll", logProbabilities, targets, options.axis), options.reduction)
+export const nll = (logProbabilities: NdArray, targets: NdArray, opts?: ClassificationOptions): NdArray => {
+  const options = optionsObject("Loss.nll", opts, `Loss.nll(logp, labels, { reduction: "sum" })`)
+  return reduce("Loss.nll", pickNegLogLikelihood("Loss.nll", logProbabilities, targets, options.axis), options.reduction)
+}
 
 /** Options of the parameter penalties. */
 export interface PenaltyOptions {
@@ -253,7 +261,8 @@ const penalty = (op: string, params: unknown, options: PenaltyOptions, term: (w:
  * @category losses
  * @since 0.1.0
  */
-export const l2 = (params: unknown, options: PenaltyOptions = {}): NdArray => penalty("Loss.l2", params, options, NdArray.square, 0.5)
+export const l2 = (params: unknown, options?: PenaltyOptions): NdArray =>
+  penalty("Loss.l2", params, optionsObject("Loss.l2", options, "Loss.l2(params, { lambda: 5, n: 60000 })"), NdArray.square, 0.5)
 
 /**
  * L1 penalty over a parameter pytree, (λ/n) Σ |w| (Nielsen ch. 3's L1
@@ -264,4 +273,5 @@ export const l2 = (params: unknown, options: PenaltyOptions = {}): NdArray => pe
  * @category losses
  * @since 0.1.0
  */
-export const l1 = (params: unknown, options: PenaltyOptions = {}): NdArray => penalty("Loss.l1", params, options, NdArray.abs, 1)
+export const l1 = (params: unknown, options?: PenaltyOptions): NdArray =>
+  penalty("Loss.l1", params, optionsObject("Loss.l1", options, "Loss.l1(params, { lambda: 5, n: 60000 })"), NdArray.abs, 1)

@@ -261,3 +261,44 @@ describe("Loss: gradients (checkGrads, float64, random shapes)", () => {
     )
   })
 })
+
+describe("an options argument that is not an object", () => {
+  it("is a ValueError naming the right call (losses, penalties, optimisers)", async () => {
+    const { NdArray, ValueError } = await import("@gradfx/core")
+    const { Loss, Optim } = await import("../src/index.js")
+    const p = NdArray.array([0.2, 0.7])
+    const t = NdArray.array([0, 1])
+    const bad: any = "sum"
+    const cases: ReadonlyArray<[string, () => unknown]> = [
+      ["Loss.mse", () => Loss.mse(p, t, bad)],
+      ["Loss.meanAbsoluteError", () => Loss.meanAbsoluteError(p, t, bad)],
+      ["Loss.huber", () => Loss.huber(p, t, 0.5 as any)],
+      ["Loss.binaryCrossEntropy", () => Loss.binaryCrossEntropy(p, t, bad)],
+      ["Loss.binaryCrossEntropyWithLogits", () => Loss.binaryCrossEntropyWithLogits(p, t, bad)],
+      ["Loss.softmaxCrossEntropy", () => Loss.softmaxCrossEntropy(NdArray.reshape(p, [1, 2]), NdArray.array([1], { dtype: "int32" }), bad)],
+      ["Loss.nll", () => Loss.nll(NdArray.reshape(p, [1, 2]), NdArray.array([1], { dtype: "int32" }), bad)],
+      ["Loss.l2", () => Loss.l2({ w: p }, 5 as any)],
+      ["Loss.l1", () => Loss.l1({ w: p }, 5 as any)],
+      ["Optim.sgd", () => Optim.sgd(0.1, 0.9 as any)],
+      ["Optim.adagrad", () => Optim.adagrad(0.1, 0.9 as any)],
+      ["Optim.rmsprop", () => Optim.rmsprop(0.1, 0.9 as any)],
+      ["Optim.adam", () => Optim.adam(1e-3, 0.9 as any)],
+      ["Optim.adamw", () => Optim.adamw(1e-3, 0.01 as any)],
+      ["Optim.adamax", () => Optim.adamax(1e-3, 0.9 as any)],
+      ["Optim.nadam", () => Optim.nadam(1e-3, 0.9 as any)],
+      ["Optim.rprop", () => Optim.rprop(1e-2, 0.5 as any)],
+      ["Optim.asgd", () => Optim.asgd(1e-2, 1e-4 as any)]
+    ]
+    for (const [op, call] of cases) {
+      let caught: unknown
+      try {
+        call()
+      } catch (e) {
+        caught = e
+      }
+      expect(caught, op).toBeInstanceOf(ValueError)
+      expect((caught as Error).message, op).toContain(`${op}: takes its options as an object, e.g. ${op}(`)
+    }
+    expect(Loss.mse(p, t, { reduction: "sum" }).item()).toBeCloseTo(0.04 + 0.09, 6)
+  })
+})

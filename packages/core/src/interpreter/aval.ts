@@ -94,10 +94,21 @@ export const normalizeAxis = (op: string, axis: number, ndim: number): number =>
  * ValueError: read as options it has no `axis`, and the op would silently
  * work over every axis.
  */
-export const axisOptions = <O extends object>(op: string, options: O | undefined): Partial<O> => {
+export const axisOptions = <O extends object>(op: string, options: O | undefined): Partial<O> =>
+  checkOptions(op, options, `takes its axis in an options object, e.g. ${op}(x, { axis: -1 })`)
+
+/**
+ * The options object of any op: a number, a string or an array in its place
+ * (JAX's positional `argnums` or `dtype`: `grad(f, 1)`, `ones([2], "float64")`)
+ * is a ValueError naming the fix, not options with nothing set.
+ */
+export const optionsObject = <O extends object>(op: string, options: O | undefined, example: string): Partial<O> =>
+  checkOptions(op, options, `takes its options as an object, e.g. ${example}`)
+
+const checkOptions = <O extends object>(op: string, options: O | undefined, hint: string): Partial<O> => {
   if (options === undefined) return {}
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
-    throw new ValueError({ op, hint: `takes its axis in an options object, e.g. ${op}(x, { axis: -1 }); got ${JSON.stringify(options) ?? String(options)}` })
+    throw new ValueError({ op, hint: `${hint}; got ${JSON.stringify(options) ?? String(options)}` })
   }
   return options
 }

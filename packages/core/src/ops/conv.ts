@@ -12,7 +12,7 @@ import { maxPool } from "../primitives/pool.js"
 import { matmul } from "../primitives/matmul.js"
 import { reshape, transpose } from "../primitives/shape.js"
 import { promote } from "./coerce.js"
-import { isFloat } from "../interpreter/aval.js"
+import { isFloat, optionsObject } from "../interpreter/aval.js"
 
 /** `"valid"` (none), `"same"` (output size ⌈in/stride⌉, extra padding at the end as in JAX/TensorFlow), one number, `[ph, pw]`, or `[[top, bottom], [left, right]]`. */
 export type Padding = "valid" | "same" | number | readonly [number, number] | readonly [readonly [number, number], readonly [number, number]]
@@ -89,7 +89,8 @@ const patchParams = (op: string, x: NdArray, k: [number, number], options: { str
  * @category convolution
  * @since 0.1.0
  */
-export const conv2d = (x: NdArray, w: NdArray, options: Conv2dOptions = {}): NdArray => {
+export const conv2d = (x: NdArray, w: NdArray, opts?: Conv2dOptions): NdArray => {
+  const options = optionsObject("conv2d", opts, `conv2d(x, w, { stride: 2, padding: "same" })`)
   let [xs, wt] = promote("conv2d", [x, w], "float")
   const [xb, single] = asBatch("conv2d", xs)
   if (wt.ndim !== 4 || wt.shape[1] !== xb.shape[1]) {

@@ -11,6 +11,7 @@ import type { Tangent } from "../interpreter/primitive.js"
 import { convert } from "../primitives/elementwise.js"
 import { reshape, transpose as transposeView, zerosOf } from "../primitives/shape.js"
 import * as Tree from "../Tree.js"
+import { optionsObject } from "../interpreter/aval.js"
 import { checkFloat, checkMatching, flattenArrays, leafToArray, normalizeArgnums } from "./args.js"
 import { jvpFlat } from "./jvp.js"
 import { linearizeFlat } from "./linearize.js"
@@ -185,7 +186,8 @@ export function grad<Args extends Array<any>, R>(f: (...args: Args) => R, option
 export function grad<Args extends Array<any>, R>(f: (...args: Args) => R, options: { readonly argnums: ReadonlyArray<number>; readonly hasAux?: false }): (...args: Args) => Array<Tree.Grads<Args[number]>>
 export function grad<Args extends Array<any>, A>(f: (...args: Args) => readonly [NdArray, A], options: { readonly argnums?: number; readonly hasAux: true }): (...args: Args) => [Tree.Grads<Args[0]>, A]
 export function grad<Args extends Array<any>, A>(f: (...args: Args) => readonly [NdArray, A], options: { readonly argnums: ReadonlyArray<number>; readonly hasAux: true }): (...args: Args) => [Array<Tree.Grads<Args[number]>>, A]
-export function grad(f: AnyFunction, options: GradOptions = {}): AnyFunction {
+export function grad(f: AnyFunction, opts?: GradOptions): AnyFunction {
+  const options = optionsObject("grad", opts, "grad(f, { argnums: 1 })")
   const vg = valueAndGradImpl(f, options, "grad")
   return (...args: Array<unknown>) => {
     const [value, g] = vg(...args)
@@ -204,8 +206,8 @@ export function valueAndGrad<Args extends Array<any>, R>(f: (...args: Args) => R
 export function valueAndGrad<Args extends Array<any>, R>(f: (...args: Args) => R, options: { readonly argnums: ReadonlyArray<number>; readonly hasAux?: false }): (...args: Args) => [NdArray, Array<Tree.Grads<Args[number]>>]
 export function valueAndGrad<Args extends Array<any>, A>(f: (...args: Args) => readonly [NdArray, A], options: { readonly argnums?: number; readonly hasAux: true }): (...args: Args) => [[NdArray, A], Tree.Grads<Args[0]>]
 export function valueAndGrad<Args extends Array<any>, A>(f: (...args: Args) => readonly [NdArray, A], options: { readonly argnums: ReadonlyArray<number>; readonly hasAux: true }): (...args: Args) => [[NdArray, A], Array<Tree.Grads<Args[number]>>]
-export function valueAndGrad(f: AnyFunction, options: GradOptions = {}): AnyFunction {
-  return valueAndGradImpl(f, options, "valueAndGrad")
+export function valueAndGrad(f: AnyFunction, options?: GradOptions): AnyFunction {
+  return valueAndGradImpl(f, optionsObject("valueAndGrad", options, "valueAndGrad(f, { argnums: 1 })"), "valueAndGrad")
 }
 
 // ---------------------------------------------------------------------------
@@ -254,7 +256,12 @@ const axesForLeaves = (transform: string, spec: AxisSpec | undefined, tree: unkn
  * @category transforms
  * @since 0.1.0
  */
-export const vmap = <Args extends Array<any>, R>(f: (...args: Args) => R, options: VmapOptions = {}): ((...args: Args) => R) => (...args: Args): R => {
+export const vmap = <Args extends Array<any>, R>(f: (...args: Args) => R, opts?: VmapOptions): ((...args: Args) => R) => {
+  const options = optionsObject("vmap", opts, "vmap(f, { inAxes: [0, null] })")
+  return (...args: Args): R => vmapCall(f, options, args)
+}
+
+const vmapCall = <Args extends Array<any>, R>(f: (...args: Args) => R, options: VmapOptions, args: Args): R => {
   const inSpec: AxisSpec = options.inAxes === undefined ? 0 : options.inAxes
   const perArg: ReadonlyArray<AxisSpec> = Array.isArray(inSpec) ? (inSpec as ReadonlyArray<AxisSpec>) : args.map(() => inSpec)
   if (perArg.length !== args.length) {
@@ -316,7 +323,12 @@ const assemble = (blocks: Array<Array<NdArray>>, outDef: Tree.TreeDef, inDef: Tr
  * @category transforms
  * @since 0.1.0
  */
-export const jacfwd = <Args extends Array<any>>(f: (...args: Args) => unknown, options: JacobianOptions = {}) => (...args: Args): any => {
+export const jacfwd = <Args extends Array<any>>(f: (...args: Args) => unknown, opts?: JacobianOptions) => {
+  const options = optionsObject("jacfwd", opts, "jacfwd(f, { argnums: 1 })")
+  return (...args: Args): any => jacfwdCall(f, options, args)
+}
+
+const jacfwdCall = <Args extends Array<any>>(f: (...args: Args) => unknown, options: JacobianOptions, args: Args): any => {
   const [argnum] = normalizeArgnums("jacfwd", options.argnums ?? 0, args.length)
   const [xs, inDef] = flattenArrays(args[argnum])
   checkFloat("jacfwd", xs)
@@ -344,7 +356,12 @@ export const jacfwd = <Args extends Array<any>>(f: (...args: Args) => unknown, o
  * @category transforms
  * @since 0.1.0
  */
-export const jacrev = <Args extends Array<any>>(f: (...args: Args) => unknown, options: JacobianOptions = {}) => (...args: Args): any => {
+export const jacrev = <Args extends Array<any>>(f: (...args: Args) => unknown, opts?: JacobianOptions) => {
+  const options = optionsObject("jacrev", opts, "jacrev(f, { argnums: 1 })")
+  return (...args: Args): any => jacrevCall(f, options, args)
+}
+
+const jacrevCall = <Args extends Array<any>>(f: (...args: Args) => unknown, options: JacobianOptions, args: Args): any => {
   const [argnum] = normalizeArgnums("jacrev", options.argnums ?? 0, args.length)
   const [xs, inDef] = flattenArrays(args[argnum])
   checkFloat("jacrev", xs)
@@ -371,8 +388,10 @@ export const jacrev = <Args extends Array<any>>(f: (...args: Args) => unknown, o
  * @category transforms
  * @since 0.1.0
  */
-export const hessian = <Args extends Array<any>>(f: (...args: Args) => unknown, options: JacobianOptions = {}) =>
-  jacfwd(jacrev(f, options), options)
+export const hessian = <Args extends Array<any>>(f: (...args: Args) => unknown, options?: JacobianOptions) => {
+  const o = optionsObject("hessian", options, "hessian(f, { argnums: 1 })")
+  return jacfwd(jacrev(f, o), o)
+}
 
 // ---------------------------------------------------------------------------
 /**

@@ -25,7 +25,7 @@ import { TransformError } from "../Errors.js"
 import { ensureBackend } from "../backend/index.js"
 import * as cpu from "../backend/cpu/index.js"
 import { simdPlan, type SimdNode, type SimdPlan } from "../backend/wasm/fused.js"
-import { type DType, sameShape, ShapedArray } from "../interpreter/aval.js"
+import { type DType, optionsObject, sameShape, ShapedArray } from "../interpreter/aval.js"
 import type { Eqn, Jaxpr, Var } from "../interpreter/jaxpr.js"
 import { ArrayValue, checkLive, markDeleted, type NdArray } from "../interpreter/ndarray.js"
 import type { Primitive } from "../interpreter/primitive.js"
@@ -463,7 +463,8 @@ interface Entry {
  * @category transforms
  * @since 0.1.0
  */
-export const jit = <Args extends Array<any>, R>(f: (...args: Args) => R, options: JitOptions = {}): ((...args: Args) => R) => {
+export const jit = <Args extends Array<any>, R>(f: (...args: Args) => R, opts?: JitOptions): ((...args: Args) => R) => {
+  const options = optionsObject("jit", opts, "jit(f, { staticArgnums: [1] })")
   const cache = new Map<string, Entry>()
   const limit = Math.max(1, options.cacheSize ?? 32)
   const jitted = (...args: Args): R => {

@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { NdArray } from "@gradfx/core"
+import { NdArray, optionsObject } from "@gradfx/core"
 import {
   checkRange,
   checkRate,
@@ -51,8 +51,9 @@ const withDecay = (weightDecay: number | undefined, ...rest: ReadonlyArray<Gradi
  */
 export const sgd = (
   learningRate: Rate,
-  options: { readonly momentum?: number; readonly nesterov?: boolean; readonly dampening?: number; readonly weightDecay?: number } = {}
+  opts?: { readonly momentum?: number; readonly nesterov?: boolean; readonly dampening?: number; readonly weightDecay?: number }
 ): GradientTransformation<unknown> => {
+  const options = optionsObject("Optim.sgd", opts, "Optim.sgd(0.1, { momentum: 0.9 })")
   checkRate("sgd", learningRate)
   const momentum = options.momentum ?? 0
   const parts: Array<GradientTransformation<any>> = []
@@ -71,8 +72,9 @@ export const sgd = (
  */
 export const adagrad = (
   learningRate: Rate = 1e-2,
-  options: { readonly lrDecay?: number; readonly weightDecay?: number; readonly initialAccumulator?: number; readonly eps?: number } = {}
+  opts?: { readonly lrDecay?: number; readonly weightDecay?: number; readonly initialAccumulator?: number; readonly eps?: number }
 ): GradientTransformation<unknown> => {
+  const options = optionsObject("Optim.adagrad", opts, "Optim.adagrad(0.01, { eps: 1e-10 })")
   checkRate("adagrad", learningRate)
   const decay = options.lrDecay ?? 0
   const rate: Rate = decay === 0 ? learningRate : (step) => rateAt(learningRate, step) / (1 + step * decay)
@@ -91,8 +93,9 @@ export const adagrad = (
  */
 export const rmsprop = (
   learningRate: Rate = 1e-2,
-  options: { readonly alpha?: number; readonly eps?: number; readonly momentum?: number; readonly centered?: boolean; readonly weightDecay?: number } = {}
+  opts?: { readonly alpha?: number; readonly eps?: number; readonly momentum?: number; readonly centered?: boolean; readonly weightDecay?: number }
 ): GradientTransformation<unknown> => {
+  const options = optionsObject("Optim.rmsprop", opts, "Optim.rmsprop(0.01, { momentum: 0.9 })")
   checkRate("rmsprop", learningRate)
   const momentum = options.momentum ?? 0
   const parts: Array<GradientTransformation<any>> = [scaleByRms({ decay: options.alpha, eps: options.eps, centered: options.centered })]
@@ -115,7 +118,8 @@ export interface AdamAliasOptions extends AdamOptions {
  * @category optimizers
  * @since 0.1.0
  */
-export const adam = (learningRate: Rate = 1e-3, options: AdamAliasOptions = {}): GradientTransformation<unknown> => {
+export const adam = (learningRate: Rate = 1e-3, opts?: AdamAliasOptions): GradientTransformation<unknown> => {
+  const options = optionsObject("Optim.adam", opts, "Optim.adam(1e-3, { b1: 0.9 })")
   checkRate("adam", learningRate)
   return withDecay(options.weightDecay, scaleByAdam(options), scaleByLearningRate(learningRate))
 }
@@ -129,7 +133,8 @@ export const adam = (learningRate: Rate = 1e-3, options: AdamAliasOptions = {}):
  * @category optimizers
  * @since 0.1.0
  */
-export const adamw = (learningRate: Rate = 1e-3, options: AdamAliasOptions & { readonly mask?: (path: string) => boolean } = {}): GradientTransformation<unknown> => {
+export const adamw = (learningRate: Rate = 1e-3, opts?: AdamAliasOptions & { readonly mask?: (path: string) => boolean }): GradientTransformation<unknown> => {
+  const options = optionsObject("Optim.adamw", opts, "Optim.adamw(1e-3, { weightDecay: 0.01 })")
   checkRate("adamw", learningRate)
   return chain(scaleByAdam(options), addDecayedWeights(options.weightDecay ?? 1e-2, { mask: options.mask }), scaleByLearningRate(learningRate))
 }
@@ -143,8 +148,9 @@ export const adamw = (learningRate: Rate = 1e-3, options: AdamAliasOptions & { r
  */
 export const adamax = (
   learningRate: Rate = 2e-3,
-  options: { readonly b1?: number; readonly b2?: number; readonly eps?: number; readonly weightDecay?: number } = {}
+  opts?: { readonly b1?: number; readonly b2?: number; readonly eps?: number; readonly weightDecay?: number }
 ): GradientTransformation<unknown> => {
+  const options = optionsObject("Optim.adamax", opts, "Optim.adamax(2e-3, { b1: 0.9 })")
   checkRate("adamax", learningRate)
   return withDecay(options.weightDecay, scaleByAdamax(options), scaleByLearningRate(learningRate))
 }
@@ -158,8 +164,9 @@ export const adamax = (
  */
 export const nadam = (
   learningRate: Rate = 2e-3,
-  options: { readonly b1?: number; readonly b2?: number; readonly eps?: number; readonly momentumDecay?: number; readonly weightDecay?: number } = {}
+  opts?: { readonly b1?: number; readonly b2?: number; readonly eps?: number; readonly momentumDecay?: number; readonly weightDecay?: number }
 ): GradientTransformation<unknown> => {
+  const options = optionsObject("Optim.nadam", opts, "Optim.nadam(2e-3, { b1: 0.9 })")
   checkRate("nadam", learningRate)
   return withDecay(options.weightDecay, scaleByNadam(options), scaleByLearningRate(learningRate))
 }
@@ -172,7 +179,10 @@ export const nadam = (
  * @category optimizers
  * @since 0.1.0
  */
-export const rprop = (learningRate = 1e-2, options: RpropOptions = {}): GradientTransformation<unknown> => chain(scaleByRprop(learningRate, options))
+export const rprop = (learningRate = 1e-2, opts?: RpropOptions): GradientTransformation<unknown> => {
+  const options = optionsObject("Optim.rprop", opts, "Optim.rprop(0.01, { etaMinus: 0.5 })")
+  return chain(scaleByRprop(learningRate, options))
+}
 
 /**
  * State of `asgd`: the step count and the averaged parameters ax (the
@@ -201,8 +211,9 @@ export interface AsgdState {
  */
 export const asgd = (
   learningRate = 1e-2,
-  options: { readonly lambd?: number; readonly alpha?: number; readonly t0?: number; readonly weightDecay?: number } = {}
+  opts?: { readonly lambd?: number; readonly alpha?: number; readonly t0?: number; readonly weightDecay?: number }
 ): GradientTransformation<AsgdState> => {
+  const options = optionsObject("Optim.asgd", opts, "Optim.asgd(0.01, { t0: 1e6 })")
   const lambd = options.lambd ?? 1e-4
   const alpha = options.alpha ?? 0.75
   const t0 = options.t0 ?? 1e6
