@@ -290,14 +290,8 @@ describe("an options argument that is not an object", () => {
       ["Optim.asgd", () => Optim.asgd(1e-2, 1e-4 as any)]
     ]
     for (const [op, call] of cases) {
-      let caught: unknown
-      try {
-        call()
-      } catch (e) {
-        caught = e
-      }
-      expect(caught, op).toBeInstanceOf(ValueError)
-      expect((caught as Error).message, op).toContain(`${op}: takes its options as an object, e.g. ${op}(`)
+      expect(call, op).toThrow(ValueError)
+      expect(call, op).toThrow(`${op}: takes its options as an object, e.g. ${op}(`)
     }
     expect(Loss.mse(p, t, { reduction: "sum" }).item()).toBeCloseTo(0.04 + 0.09, 6)
   })

@@ -181,6 +181,24 @@ const buildMicroKernel = (f: FunctionBuilder, ops: DTypeOps, s: KernelShape, fma
   storeTile(f, ops, s, acc, C, LDC, ACC)
 }
 
+/**
+ * While p < KC: one row of a panel gathered, DST[q] ← the value at sp + offs[q]
+ * (the locals `offs`; offs[0] stands for 0), then DST advances by the row and
+ * sp by the local `step`.
+ */
+const gatherLoop = (f: FunctionBuilder, ops: DTypeOps, p: number, KC: number, offs: ReadonlyArray<number>, DST: number, sp: number, step: number): void =>
+  forUp(f, p, KC, 1, () => {
+    for (let q = 0; q < offs.length; q++) {
+      f.get(DST)
+      f.get(sp)
+      if (q > 0) f.get(offs[q]).add()
+      ops.load(f)
+      ops.store(f, q * ops.elt)
+    }
+    f.addConst(DST, offs.length * ops.elt)
+    f.addLocal(sp, step)
+  })
+
 /** packA (src, rs, cs, mc, kc, kcp, dst): MR-tall panels, p-major inside a panel. */
 const buildPackA = (f: FunctionBuilder, ops: DTypeOps, s: KernelShape): void => {
   const [SRC, RS, CS, MC, KC, KCP, DST] = [0, 1, 2, 3, 4, 5, 6]
@@ -210,17 +228,7 @@ const buildPackA = (f: FunctionBuilder, ops: DTypeOps, s: KernelShape): void => 
     f.get(h).i32(MR).eq()
     f.if(
       () => {
-        forUp(f, p, KC, 1, () => {
-          for (let q = 0; q < MR; q++) {
-            f.get(DST)
-            f.get(sp)
-            if (q > 0) f.get(rowOff[q]).add()
-            ops.load(f)
-            ops.store(f, q * elt)
-          }
-          f.addConst(DST, MR * elt)
-          f.addLocal(sp, CS)
-        })
+        gatherLoop(f, ops, p, KC, rowOff, DST, sp, CS)
       },
       () => {
         forUp(f, p, KC, 1, () => {
@@ -330,18 +338,7 @@ const buildPackB = (f: FunctionBuilder, ops: DTypeOps, s: KernelShape): void => 
         f.if(
           () => {
             // full panel, strided columns (e.g. B transposed): unrolled gather
-            const gatherRows = () =>
-              forUp(f, p, KC, 1, () => {
-                for (let q = 0; q < NR; q++) {
-                  f.get(DST)
-                  f.get(sp)
-                  if (q > 0) f.get(colOff[q]).add()
-                  ops.load(f)
-                  ops.store(f, q * elt)
-                }
-                f.addConst(DST, NR * elt)
-                f.addLocal(sp, RS)
-              })
+            const gatherRows = () => gatherLoop(f, ops, p, KC, colOff, DST, sp, RS)
             f.get(RS).i32(elt).eq()
             f.if(
               () => {
