@@ -475,8 +475,33 @@ export const unaryExpression = (op: UnaryOp, inDtype: DType, outDtype: DType): {
 })
 
 export const unary = (op: UnaryOp, x: View, outDtype: DType): Buffer => {
+  const size = sizeOf(x.shape)
+  if (size < SIMD_MIN_SIZE && size > 0 && isContiguous(x)) {
+    // small and contiguous (most eager ops in a small model): the kernel mapNew would choose, from a
+    // table by op and dtypes, with no expression object or string key built per call
+    const code = dtypeNumber[x.dtype] * 4 + dtypeNumber[outDtype]
+    const table = smallUnary.get(op) ?? newTable(smallUnary, op)
+    let kernel = table[code]
+    if (kernel === undefined) {
+      const { expr, bool } = unaryExpression(op, x.dtype, outDtype)
+      kernel = table[code] = flatKernel(expr, bool, outDtype, [x], "c")
+    }
+    const out = allocateUninit(outDtype, size)
+    kernel(out, [x], size)
+    return out
+  }
   const { expr, bool } = unaryExpression(op, x.dtype, outDtype)
-  return mapNew(expr, bool, [x], x.shape, outDtype, eagerPlan(op, [x.dtype], outDtype, sizeOf(x.shape)))
+  return mapNew(expr, bool, [x], x.shape, outDtype, eagerPlan(op, [x.dtype], outDtype, size))
+}
+
+/** The flat kernels of small contiguous unary and binary maps, by op, then by a number coding the dtypes. */
+const smallUnary = new Map<string, Array<FlatKernel | undefined>>()
+const smallBinary = new Map<string, Array<FlatKernel | undefined>>()
+
+const newTable = (tables: Map<string, Array<FlatKernel | undefined>>, op: string): Array<FlatKernel | undefined> => {
+  const table: Array<FlatKernel | undefined> = []
+  tables.set(op, table)
+  return table
 }
 
 export type BinaryOp =
@@ -526,8 +551,22 @@ const boolBinary = new Set<BinaryOp>(["eq", "ne", "lt", "le", "gt", "ge", "and",
 
 /** `op(x, y)` where x and y are already broadcast to `outShape`. */
 export const binary = (op: BinaryOp, x: View, y: View, outShape: ReadonlyArray<number>, outDtype: DType): Buffer => {
+  const size = sizeOf(outShape)
+  if (size < SIMD_MIN_SIZE && size > 0 && isContiguous(x) && isContiguous(y) && sizeOf(x.shape) === size && sizeOf(y.shape) === size) {
+    // small, both contiguous with the output's shape: as in `unary`
+    const code = (dtypeNumber[x.dtype] * 4 + dtypeNumber[y.dtype]) * 4 + dtypeNumber[outDtype]
+    const table = smallBinary.get(op) ?? newTable(smallBinary, op)
+    let kernel = table[code]
+    if (kernel === undefined) {
+      const { expr, bool } = binaryExpression(op, x.dtype, outDtype)
+      kernel = table[code] = flatKernel(expr, bool, outDtype, [x, y], "cc")
+    }
+    const out = allocateUninit(outDtype, size)
+    kernel(out, [x, y], size)
+    return out
+  }
   const { expr, bool } = binaryExpression(op, x.dtype, outDtype)
-  return mapNew(expr, bool, [x, y], outShape, outDtype, eagerPlan(op, [x.dtype, y.dtype], outDtype, sizeOf(outShape)))
+  return mapNew(expr, bool, [x, y], outShape, outDtype, eagerPlan(op, [x.dtype, y.dtype], outDtype, size))
 }
 
 /** The per-element expression of a binary op (over `$0`, `$1`), and whether its value is already 0/1. */

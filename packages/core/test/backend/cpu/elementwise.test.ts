@@ -300,3 +300,36 @@ describe("select", () => {
     )
   })
 })
+
+// Small contiguous maps take a shortcut (a kernel table by op and dtypes); the same values in a strided
+// layout take the general path. Both must give the same bits, for every op and every (input, output)
+// dtype pair, including bool outputs, whose kernels differ (`+(v !== 0)`).
+describe("small contiguous maps: the shortcut gives the general path's bits", () => {
+  const UNARY: ReadonlyArray<UnaryOp> = ["neg", "exp", "log", "sqrt", "sin", "tanh", "abs", "sign", "square", "not", "isnan", "isfinite"]
+  const BINARY: ReadonlyArray<BinaryOp> = ["add", "sub", "mul", "div", "max", "min", "lt", "eq", "and"]
+  /** The same values as a strided view (every other element of a larger buffer). */
+  const strided = (v: ReturnType<typeof fromValues>): ReturnType<typeof fromValues> => {
+    const n = v.shape.reduce((a, b) => a * b, 1)
+    const wide = fromValues([2 * n], v.dtype, Array.from({ length: 2 * n }, (_, i) => (i % 2 === 0 ? v.buffer[i / 2] : 7)))
+    return { ...wide, shape: v.shape, strides: [2 * v.shape[1], 2], offset: 0 }
+  }
+  it("unary and binary, every dtype pair", () => {
+    let checked = 0
+    for (const inDtype of DTYPES) {
+      const x = fromValues([3, 4], inDtype, Array.from({ length: 12 }, (_, i) => [0, 1.5, -2, 3, 0.25, -0, 5, 1, 2, -1, 0, 4][i]))
+      const y = fromValues([3, 4], inDtype, Array.from({ length: 12 }, (_, i) => [1, 0, 2, 3, -1, 1, 5, 0, 2, 4, 0, -4][i]))
+      for (const outDtype of DTYPES) {
+        for (const op of UNARY) {
+          expect(mismatch(unary(op, x, outDtype), unary(op, strided(x), outDtype)), `${op} ${inDtype}→${outDtype}`).toBeNull()
+          checked++
+        }
+        for (const op of BINARY) {
+          const shape = [3, 4]
+          expect(mismatch(binary(op, x, y, shape, outDtype), binary(op, strided(x), strided(y), shape, outDtype)), `${op} ${inDtype}→${outDtype}`).toBeNull()
+          checked++
+        }
+      }
+    }
+    expect(checked).toBe(4 * 4 * (UNARY.length + BINARY.length))
+  })
+})
