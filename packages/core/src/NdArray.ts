@@ -460,8 +460,8 @@ export interface VarOptions extends ReduceOptions {
   readonly ddof?: number
 }
 
-const varianceImpl = (x: NdArray, opts: VarOptions | undefined): NdArray => {
-  const options = axisOptions("variance", opts)
+const varianceImpl = (op: "variance" | "std", x: NdArray, opts: VarOptions | undefined): NdArray => {
+  const options = axisOptions(op, opts)
   const axes = normalizeAxes("var", options.axis, x.ndim)
   const m = P.reduceSum(x, axes)
   const n = countOf(x.shape, axes)
@@ -476,7 +476,7 @@ export const variance: {
   (x: ArrayLike, options?: VarOptions): NdArray
 } = dual(
   (args) => isNdArray(args[0]) || typeof args[0] === "number",
-  (x: ArrayLike, options?: VarOptions) => varianceImpl(toFloat(asArray(x)), options)
+  (x: ArrayLike, options?: VarOptions) => varianceImpl("variance", toFloat(asArray(x)), options)
 )
 /** Alias of `variance` (NumPy's name). @category reductions @since 0.1.0 */
 export const var_ = variance
@@ -487,7 +487,7 @@ export const std: {
   (x: ArrayLike, options?: VarOptions): NdArray
 } = dual(
   (args) => isNdArray(args[0]) || typeof args[0] === "number",
-  (x: ArrayLike, options?: VarOptions) => P.sqrt(varianceImpl(toFloat(asArray(x)), options))
+  (x: ArrayLike, options?: VarOptions) => P.sqrt(varianceImpl("std", toFloat(asArray(x)), options))
 )
 
 /**

@@ -333,6 +333,7 @@ describe("axes go in an options object", () => {
       ["mean", () => NdArray.mean(x, [0] as any)],
       ["max", () => NdArray.max(x, bad)],
       ["variance", () => NdArray.variance(x, bad)],
+      ["std", () => NdArray.std(x, bad)],
       ["argmax", () => NdArray.argmax(x, bad)],
       ["take", () => NdArray.take(x, [0], bad)],
       ["softmax", () => NdArray.softmax(x, bad)],
