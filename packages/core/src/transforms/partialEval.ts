@@ -14,16 +14,25 @@ import type { NdArray } from "../interpreter/ndarray.js"
 import type { Primitive } from "../interpreter/primitive.js"
 import { bind, fullLower, fullRaise, type MainTrace, Trace, Tracer, withMain } from "../interpreter/trace.js"
 
-interface EqnRecipe {
+/**
+ * `stamp` and the variables are scratch of `tracersToJaxpr`: set by the call
+ * whose stamp they carry (a fresh object per call), ignored by any other.
+ */
+interface Converted {
+  stamp?: object
+}
+
+interface EqnRecipe extends Converted {
   readonly prim: Primitive<any>
   readonly inputs: ReadonlyArray<PartialEvalTracer>
   readonly params: any
   readonly outAvals: ReadonlyArray<ShapedArray>
+  outVars?: Array<Var>
 }
 
 type Recipe =
-  | { readonly kind: "lambda" }
-  | { readonly kind: "const"; readonly value: NdArray }
+  | ({ readonly kind: "lambda"; v?: Var } & Converted)
+  | ({ readonly kind: "const"; readonly value: NdArray; v?: Var } & Converted)
   | { readonly kind: "eqn"; readonly eqn: EqnRecipe; readonly index: number }
   | { readonly kind: "known" }
 
@@ -78,61 +87,91 @@ export class PartialEvalTrace extends Trace {
   }
 }
 
-/** The variable a tracer is bound to so far (a module function: under tsx a closure per call costs a __name call). */
-const varOf = (vars: Map<PartialEvalTracer, Var>, eqnOuts: Map<EqnRecipe, Array<Var>>, t: PartialEvalTracer): Var | undefined => {
-  const v = vars.get(t)
-  if (v) return v
-  if (t.recipe.kind === "eqn") return eqnOuts.get(t.recipe.eqn)?.[t.recipe.index]
-  return undefined
+/** The variable a tracer is bound to in the conversion with this stamp, if any (a module function: under tsx a closure per call costs a __name call). */
+const varOf = (stamp: object, t: PartialEvalTracer): Var | undefined => {
+  const r = t.recipe
+  switch (r.kind) {
+    case "eqn":
+      return r.eqn.stamp === stamp ? r.eqn.outVars![r.index] : undefined
+    case "lambda":
+    case "const":
+      return r.stamp === stamp ? r.v : undefined
+    case "known":
+      return undefined
+  }
 }
 
-/** Build the Jaxpr that computes `outs` from `ins` (unknown tracers), with the known values it reads as constants. */
+/**
+ * Build the Jaxpr that computes `outs` from `ins` (unknown tracers), with the
+ * known values it reads as constants. Variables are recorded on the recipes
+ * under a stamp of this call (not in maps: this runs once per `grad`).
+ */
 export const tracersToJaxpr = (
   ins: ReadonlyArray<PartialEvalTracer>,
   outs: ReadonlyArray<PartialEvalTracer>
 ): { jaxpr: Jaxpr; consts: Array<NdArray> } => {
-  const vars = new Map<PartialEvalTracer, Var>()
-  const eqnOuts = new Map<EqnRecipe, Array<Var>>()
+  const stamp = {}
   const constvars: Array<Var> = []
   const consts: Array<NdArray> = []
   const eqns: Array<Eqn> = []
-  const inBinders = ins.map((t) => {
-    const v = new Var(t.aval)
-    vars.set(t, v)
-    return v
-  })
+  const inBinders: Array<Var> = []
+  for (const t of ins) {
+    const r = t.recipe
+    if (r.kind !== "lambda") throw new TransformError({ transform: "linearize", hint: "an input of the staged program is not an unknown argument" })
+    r.stamp = stamp
+    r.v = new Var(t.aval)
+    inBinders.push(r.v)
+  }
   // Iterative post-order walk: a long chain of operations must not overflow the call stack.
-  const stack: Array<{ t: PartialEvalTracer; expanded: boolean }> = outs.map((t) => ({ t, expanded: false })).reverse()
+  // (`expanded` runs beside `stack`: whether that tracer's inputs were pushed already.)
+  const stack: Array<PartialEvalTracer> = []
+  const expanded: Array<boolean> = []
+  for (let i = outs.length - 1; i >= 0; i--) {
+    stack.push(outs[i])
+    expanded.push(false)
+  }
   while (stack.length > 0) {
-    const top = stack[stack.length - 1]
-    const t = top.t
-    if (varOf(vars, eqnOuts, t)) {
+    const top = stack.length - 1
+    const t = stack[top]
+    if (varOf(stamp, t) !== undefined) {
       stack.pop()
+      expanded.pop()
       continue
     }
     const recipe = t.recipe
     if (recipe.kind === "const") {
-      const v = new Var(t.aval)
-      vars.set(t, v)
-      constvars.push(v)
+      recipe.stamp = stamp
+      recipe.v = new Var(t.aval)
+      constvars.push(recipe.v)
       consts.push(recipe.value)
       stack.pop()
+      expanded.pop()
     } else if (recipe.kind === "eqn") {
-      if (!top.expanded) {
-        top.expanded = true
-        for (let i = recipe.eqn.inputs.length - 1; i >= 0; i--) stack.push({ t: recipe.eqn.inputs[i], expanded: false })
+      const e = recipe.eqn
+      if (!expanded[top]) {
+        expanded[top] = true
+        for (let i = e.inputs.length - 1; i >= 0; i--) {
+          stack.push(e.inputs[i])
+          expanded.push(false)
+        }
       } else {
         stack.pop()
-        const e = recipe.eqn
-        const outVars = e.outAvals.map((a) => new Var(a))
-        eqnOuts.set(e, outVars)
-        eqns.push({ prim: e.prim, inputs: e.inputs.map((x) => varOf(vars, eqnOuts, x)!), params: e.params, outs: outVars })
+        expanded.pop()
+        const outVars: Array<Var> = []
+        for (const a of e.outAvals) outVars.push(new Var(a))
+        const inputs: Array<Var> = []
+        for (const x of e.inputs) inputs.push(varOf(stamp, x)!)
+        e.stamp = stamp
+        e.outVars = outVars
+        eqns.push({ prim: e.prim, inputs, params: e.params, outs: outVars })
       }
     } else {
       throw new TransformError({ transform: "linearize", hint: "a staged value depends on an input of another transform (a tracer leaked between transforms)" })
     }
   }
-  return { jaxpr: { constvars, inBinders, eqns, outs: outs.map((t) => varOf(vars, eqnOuts, t)!) }, consts }
+  const outVars: Array<Var> = []
+  for (const t of outs) outVars.push(varOf(stamp, t)!)
+  return { jaxpr: { constvars, inBinders, eqns, outs: outVars }, consts }
 }
 
 /**

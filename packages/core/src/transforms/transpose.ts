@@ -28,35 +28,48 @@ import { add } from "../primitives/elementwise.js"
 
 export const backwardPass = (jaxpr: Jaxpr, consts: ReadonlyArray<NdArray>, cts: ReadonlyArray<Tangent>): Array<Tangent> => {
   const known = new Map<Var, NdArray>()
-  jaxpr.constvars.forEach((v, i) => known.set(v, consts[i]))
-  for (const eqn of jaxpr.eqns) {
-    if (eqn.inputs.every((v) => known.has(v))) {
+  for (let i = 0; i < jaxpr.constvars.length; i++) known.set(jaxpr.constvars[i], consts[i])
+  const eqns = jaxpr.eqns
+  // which equations run forward (all inputs known); plain loops, not closures: this runs once per `grad`
+  const forward: Array<boolean> = new Array(eqns.length)
+  for (let e = 0; e < eqns.length; e++) {
+    const eqn = eqns[e]
+    let allKnown = true
+    for (const v of eqn.inputs) if (!known.has(v)) allKnown = false
+    forward[e] = allKnown
+    if (allKnown) {
       const outs = bind(
         eqn.prim,
         eqn.inputs.map((v) => known.get(v)!),
         eqn.params
       )
-      eqn.outs.forEach((v, i) => known.set(v, outs[i]))
+      for (let i = 0; i < eqn.outs.length; i++) known.set(eqn.outs[i], outs[i])
     }
   }
   const ctEnv = new Map<Var, NdArray>()
-  jaxpr.outs.forEach((v, i) => accumulate(ctEnv, known, v, cts[i], "output"))
-  for (let e = jaxpr.eqns.length - 1; e >= 0; e--) {
-    const eqn = jaxpr.eqns[e]
-    if (eqn.inputs.every((v) => known.has(v))) continue
-    const ctsOut = eqn.outs.map((v) => {
+  for (let i = 0; i < jaxpr.outs.length; i++) accumulate(ctEnv, known, jaxpr.outs[i], cts[i], "output")
+  for (let e = eqns.length - 1; e >= 0; e--) {
+    if (forward[e]) continue
+    const eqn = eqns[e]
+    const ctsOut: Array<Tangent> = []
+    let any = false
+    for (const v of eqn.outs) {
       const ct = ctEnv.get(v) ?? null
       ctEnv.delete(v)
-      return ct
-    })
-    if (ctsOut.every((c) => c === null)) continue
+      ctsOut.push(ct)
+      if (ct !== null) any = true
+    }
+    if (!any) continue
     const rule = eqn.prim.transpose
     if (!rule) {
       throw new TransformError({ transform: "transpose", hint: `primitive ${eqn.prim.name} is not linear in its traced inputs, so it cannot be transposed` })
     }
-    const args = eqn.inputs.map((v) => known.get(v) ?? new UndefPrimal(v.aval))
+    const args: Array<NdArray | UndefPrimal> = []
+    for (const v of eqn.inputs) args.push(known.get(v) ?? new UndefPrimal(v.aval))
     const ctsIn = rule(ctsOut, args, eqn.params)
-    eqn.inputs.forEach((v, i) => accumulate(ctEnv, known, v, ctsIn[i] ?? null, eqn.prim.name))
+    for (let i = 0; i < eqn.inputs.length; i++) accumulate(ctEnv, known, eqn.inputs[i], ctsIn[i] ?? null, eqn.prim.name)
   }
-  return jaxpr.inBinders.map((v) => ctEnv.get(v) ?? null)
+  const result: Array<Tangent> = []
+  for (const v of jaxpr.inBinders) result.push(ctEnv.get(v) ?? null)
+  return result
 }
