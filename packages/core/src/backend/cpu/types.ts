@@ -277,8 +277,10 @@ export const adopt = (buffer: Buffer): void => {
  * A buffer of `size` elements whose contents are unspecified, for a kernel
  * that writes every element: pooled (or resident) while a compiled program
  * runs, else fresh. In Node a fresh large one is not zero-filled
- * (`Buffer.allocUnsafeSlow`): a new array's zeroing and first-touch page
- * faults cost ≈ 35 µs per MB here, paid again when the kernel writes it.
+ * (`Buffer.allocUnsafeSlow`), which saves ≈ 20–25 µs per MB here; the
+ * first-touch page faults of fresh memory remain (bench/README.md). Its old
+ * contents could be anything, so every caller must write every element (a
+ * test poisons these buffers to check).
  */
 export const allocateUninit = (dtype: DType, size: number): Buffer => {
   const pooled = takePooled(dtype, size)
