@@ -9,7 +9,7 @@
  */
 import { Data } from "effect"
 import { isFloat, optionsObject } from "./interpreter/aval.js"
-import { ArrayValue, type NdArray } from "./interpreter/ndarray.js"
+import { ArrayValue, type NdArray, SCALAR_SHAPE } from "./interpreter/ndarray.js"
 import * as Random from "./Random.js"
 import { convert } from "./primitives/elementwise.js"
 import { flattenArrays } from "./transforms/args.js"
@@ -61,7 +61,7 @@ type Fn = (...args: Array<any>) => unknown
 
 const toFloat64 = (tree: unknown): unknown =>
   Tree.map(tree, (leaf: NdArray | number) => {
-    const x = typeof leaf === "number" ? ArrayValue.fromBuffer(Float64Array.of(leaf), "float64", []) : leaf
+    const x = typeof leaf === "number" ? ArrayValue.fromBuffer(Float64Array.of(leaf), "float64", SCALAR_SHAPE) : leaf
     return isFloat(x.dtype) ? convert(x, "float64") : x
   })
 

@@ -80,6 +80,9 @@ export const checkLive = (op: string, xs: ReadonlyArray<NdArray>): void => {
   for (const x of xs) if (x instanceof ArrayValue && deletedBuffers.has(x.buffer)) throw deletedError(op, x)
 }
 
+/** The shape of every 0-d array made from a number (frozen, so its strides are looked up, not built). */
+export const SCALAR_SHAPE: ReadonlyArray<number> = Object.freeze([])
+
 /** Row-major strides of frozen shapes (shapes are shared between arrays and avals). */
 const rowMajor = new WeakMap<ReadonlyArray<number>, ReadonlyArray<number>>()
 

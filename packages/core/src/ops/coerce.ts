@@ -1,7 +1,7 @@
 /** Turning user input (arrays, numbers, booleans) into operands, with JAX-style weak typing of JavaScript numbers. */
 import { DTypeError } from "../Errors.js"
 import { type DType, isFloat, promoteTypes } from "../interpreter/aval.js"
-import { ArrayValue, isNdArray, type NdArray } from "../interpreter/ndarray.js"
+import { ArrayValue, isNdArray, type NdArray, SCALAR_SHAPE } from "../interpreter/ndarray.js"
 import { convert } from "../primitives/elementwise.js"
 
 /** An array, or a JavaScript number/boolean standing for a (weakly typed) scalar. */
@@ -11,7 +11,7 @@ export const scalarArray = (v: number | boolean, dtype: DType): NdArray => {
   const x = ArrayValue.fromBuffer(
     dtype === "float32" ? new Float32Array(1) : dtype === "float64" ? new Float64Array(1) : dtype === "int32" ? new Int32Array(1) : new Uint8Array(1),
     dtype,
-    []
+    SCALAR_SHAPE
   )
   ;(x.buffer as Float32Array)[0] = typeof v === "boolean" ? (v ? 1 : 0) : v
   return x

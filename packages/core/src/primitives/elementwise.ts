@@ -9,7 +9,7 @@ import { ensureBackend } from "../backend/index.js"
 import * as cpu from "../backend/cpu/index.js"
 import { DTypeError, ShapeError } from "../Errors.js"
 import { broadcastShapes, type DType, isFloat, sameShape, ShapedArray } from "../interpreter/aval.js"
-import { isNdArray, type NdArray } from "../interpreter/ndarray.js"
+import { isNdArray, type NdArray, SCALAR_SHAPE } from "../interpreter/ndarray.js"
 import { ArrayValue, definePrimitive, isUndef, type Primitive, type Tangent } from "../interpreter/primitive.js"
 import { broadcastingBatch, elementwiseBatch } from "./batching.js"
 import { bind1 } from "../interpreter/trace.js"
@@ -125,7 +125,7 @@ export type Operand = NdArray | number
 const scalar = (v: number, dtype: DType): NdArray => {
   const b = cpu.allocate(dtype, 1)
   b[0] = v
-  return ArrayValue.fromBuffer(b, dtype, [])
+  return ArrayValue.fromBuffer(b, dtype, SCALAR_SHAPE)
 }
 
 /**

@@ -1,13 +1,13 @@
 /** Flattening of transform arguments and results into arrays. */
 import { DTypeError, ShapeError, TransformError } from "../Errors.js"
 import { isFloat } from "../interpreter/aval.js"
-import { ArrayValue, isNdArray, type NdArray } from "../interpreter/ndarray.js"
+import { ArrayValue, isNdArray, type NdArray, SCALAR_SHAPE } from "../interpreter/ndarray.js"
 import * as Tree from "../Tree.js"
 
 /** A leaf as an array: numbers become float32 scalars. */
 export const leafToArray = (leaf: Tree.Leaf): NdArray => {
   if (isNdArray(leaf)) return leaf
-  return ArrayValue.fromBuffer(Float32Array.of(leaf), "float32", [])
+  return ArrayValue.fromBuffer(Float32Array.of(leaf), "float32", SCALAR_SHAPE)
 }
 
 /** Flatten a pytree into arrays. */

@@ -552,14 +552,16 @@ const boolBinary = new Set<BinaryOp>(["eq", "ne", "lt", "le", "gt", "ge", "and",
 /** `op(x, y)` where x and y are already broadcast to `outShape`. */
 export const binary = (op: BinaryOp, x: View, y: View, outShape: ReadonlyArray<number>, outDtype: DType): Buffer => {
   const size = sizeOf(outShape)
-  if (size < SIMD_MIN_SIZE && size > 0 && isContiguous(x) && isContiguous(y) && sizeOf(x.shape) === size && sizeOf(y.shape) === size) {
-    // small, both contiguous with the output's shape: as in `unary`
-    const code = (dtypeNumber[x.dtype] * 4 + dtypeNumber[y.dtype]) * 4 + dtypeNumber[outDtype]
+  const kx = size < SIMD_MIN_SIZE && size > 0 ? flatKind(x, outShape) : ""
+  const ky = kx === "" ? "" : flatKind(y, outShape)
+  if (ky !== "") {
+    // small, each operand contiguous with the output's shape or one broadcast value: as in `unary`
+    const code = ((((kx === "c" ? 0 : 2) + (ky === "c" ? 0 : 1)) * 4 + dtypeNumber[x.dtype]) * 4 + dtypeNumber[y.dtype]) * 4 + dtypeNumber[outDtype]
     const table = smallBinary.get(op) ?? newTable(smallBinary, op)
     let kernel = table[code]
     if (kernel === undefined) {
       const { expr, bool } = binaryExpression(op, x.dtype, outDtype)
-      kernel = table[code] = flatKernel(expr, bool, outDtype, [x, y], "cc")
+      kernel = table[code] = flatKernel(expr, bool, outDtype, [x, y], kx + ky)
     }
     const out = allocateUninit(outDtype, size)
     kernel(out, [x, y], size)

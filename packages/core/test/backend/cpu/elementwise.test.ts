@@ -326,6 +326,10 @@ describe("small contiguous maps: the shortcut gives the general path's bits", ()
         for (const op of BINARY) {
           const shape = [3, 4]
           expect(mismatch(binary(op, x, y, shape, outDtype), binary(op, strided(x), strided(y), shape, outDtype)), `${op} ${inDtype}→${outDtype}`).toBeNull()
+          // one operand a broadcast value (all strides 0), either side
+          const one = { ...y, shape, strides: [0, 0], offset: 5 }
+          expect(mismatch(binary(op, x, one, shape, outDtype), binary(op, strided(x), one, shape, outDtype)), `${op} ${inDtype}→${outDtype}, value on the right`).toBeNull()
+          expect(mismatch(binary(op, one, y, shape, outDtype), binary(op, one, strided(y), shape, outDtype)), `${op} ${inDtype}→${outDtype}, value on the left`).toBeNull()
           checked++
         }
       }
