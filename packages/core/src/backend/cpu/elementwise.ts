@@ -22,14 +22,8 @@ import type { Buffer, DType, View } from "./types"
 /** What the WebAssembly backend provides for elementwise maps (see wasm/fused.ts). */
 export interface SimdImplementation {
   readonly plan: (root: SimdNode, leafDtypes: ReadonlyArray<DType>) => SimdPlan | undefined
-  /** the result in `out` when given, else in a new buffer; undefined when WebAssembly is unavailable */
-  readonly run: (
-    plan: SimdPlan,
-    inputs: ReadonlyArray<View>,
-    kinds: string,
-    n: number,
-    out: Float32Array | Float64Array | Uint8Array | undefined
-  ) => Float32Array | Float64Array | Uint8Array | undefined
+  /** writes the result into `out`; false when WebAssembly is unavailable (nothing written) */
+  readonly run: (plan: SimdPlan, inputs: ReadonlyArray<View>, kinds: string, n: number, out: Float32Array | Float64Array | Uint8Array) => boolean
 }
 
 let simd: SimdImplementation | null = null
@@ -296,7 +290,7 @@ export const mapNew = (
   }
   // Every loop writes every element: the output needs no zeroing.
   const out = allocateUninit(outDtype, size)
-  if (simdOk && simd!.run(plan!, inputs, kinds, size, out as Float32Array | Float64Array | Uint8Array) !== undefined) return out
+  if (simdOk && simd!.run(plan!, inputs, kinds, size, out as Float32Array | Float64Array | Uint8Array)) return out
   if (kinds.includes("b")) mapInto(expr, boolResult, false, out, 0, contiguousStrides(outShape), inputs, outShape)
   else flatKernel(expr, boolResult, outDtype, inputs, kinds)(out, inputs, size)
   return out
@@ -477,31 +471,45 @@ export const unaryExpression = (op: UnaryOp, inDtype: DType, outDtype: DType): {
 export const unary = (op: UnaryOp, x: View, outDtype: DType): Buffer => {
   const size = sizeOf(x.shape)
   if (size < SIMD_MIN_SIZE && size > 0 && isContiguous(x)) {
-    // small and contiguous (most eager ops in a small model): the kernel mapNew would choose, from a
-    // table by op and dtypes, with no expression object or string key built per call
-    const code = dtypeNumber[x.dtype] * 4 + dtypeNumber[outDtype]
-    const table = smallUnary.get(op) ?? newTable(smallUnary, op)
-    let kernel = table[code]
-    if (kernel === undefined) {
-      const { expr, bool } = unaryExpression(op, x.dtype, outDtype)
-      kernel = table[code] = flatKernel(expr, bool, outDtype, [x], "c")
-    }
-    const out = allocateUninit(outDtype, size)
-    kernel(out, [x], size)
-    return out
+    return smallMap(smallUnary, op, dtypeNumber[x.dtype] * 4 + dtypeNumber[outDtype], unaryExpression, [x], "c", outDtype, size)
   }
   const { expr, bool } = unaryExpression(op, x.dtype, outDtype)
   return mapNew(expr, bool, [x], x.shape, outDtype, eagerPlan(op, [x.dtype], outDtype, size))
 }
 
-/** The flat kernels of small contiguous unary and binary maps, by op, then by a number coding the dtypes. */
+/** The flat kernels of small unary and binary maps, by op, then by a number coding the operand kinds and dtypes. */
 const smallUnary = new Map<string, Array<FlatKernel | undefined>>()
 const smallBinary = new Map<string, Array<FlatKernel | undefined>>()
 
-const newTable = (tables: Map<string, Array<FlatKernel | undefined>>, op: string): Array<FlatKernel | undefined> => {
-  const table: Array<FlatKernel | undefined> = []
-  tables.set(op, table)
-  return table
+/**
+ * A small map (below the SIMD size; most eager ops in a small model) whose
+ * operands are flat (`kinds`): the kernel mapNew would choose, taken from
+ * `tables` by op and `code`, with no expression object or string key built
+ * per call.
+ */
+const smallMap = <Op extends string>(
+  tables: Map<string, Array<FlatKernel | undefined>>,
+  op: Op,
+  code: number,
+  expression: (op: Op, inDtype: DType, outDtype: DType) => { readonly expr: string; readonly bool: boolean },
+  inputs: ReadonlyArray<View>,
+  kinds: string,
+  outDtype: DType,
+  size: number
+): Buffer => {
+  let table = tables.get(op)
+  if (table === undefined) {
+    table = []
+    tables.set(op, table)
+  }
+  let kernel = table[code]
+  if (kernel === undefined) {
+    const { expr, bool } = expression(op, inputs[0].dtype, outDtype)
+    kernel = table[code] = flatKernel(expr, bool, outDtype, inputs, kinds)
+  }
+  const out = allocateUninit(outDtype, size)
+  kernel(out, inputs, size)
+  return out
 }
 
 export type BinaryOp =
@@ -555,17 +563,9 @@ export const binary = (op: BinaryOp, x: View, y: View, outShape: ReadonlyArray<n
   const kx = size < SIMD_MIN_SIZE && size > 0 ? flatKind(x, outShape) : ""
   const ky = kx === "" ? "" : flatKind(y, outShape)
   if (ky !== "") {
-    // small, each operand contiguous with the output's shape or one broadcast value: as in `unary`
+    // each operand contiguous with the output's shape ("c") or one broadcast value ("s")
     const code = ((((kx === "c" ? 0 : 2) + (ky === "c" ? 0 : 1)) * 4 + dtypeNumber[x.dtype]) * 4 + dtypeNumber[y.dtype]) * 4 + dtypeNumber[outDtype]
-    const table = smallBinary.get(op) ?? newTable(smallBinary, op)
-    let kernel = table[code]
-    if (kernel === undefined) {
-      const { expr, bool } = binaryExpression(op, x.dtype, outDtype)
-      kernel = table[code] = flatKernel(expr, bool, outDtype, [x, y], kx + ky)
-    }
-    const out = allocateUninit(outDtype, size)
-    kernel(out, [x, y], size)
-    return out
+    return smallMap(smallBinary, op, code, binaryExpression, [x, y], kx + ky, outDtype, size)
   }
   const { expr, bool } = binaryExpression(op, x.dtype, outDtype)
   return mapNew(expr, bool, [x, y], outShape, outDtype, eagerPlan(op, [x.dtype, y.dtype], outDtype, size))

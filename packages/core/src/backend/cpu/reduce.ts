@@ -60,12 +60,13 @@ const sumRunSource = (load: (i: string) => string, n: string, target: string): s
 
 const buildReduceKernel = (op: ReduceOp, accKind: "s" | "c" | "g", xKind: "s" | "c" | "g"): ReduceKernel => {
   const combine = combineExpr[op]
-  const load = xKind === "c" ? "x[px + i]" : xKind === "g" ? "x[px + i * tx]" : "xv"
+  const loadAt = (i: string): string => (xKind === "c" ? `x[px + ${i}]` : xKind === "g" ? `x[px + (${i}) * tx]` : "xv")
+  const load = loadAt("i")
   const a = accKind === "c" ? "acc[pa + i]" : "acc[pa + i * ta]"
   const inner =
     accKind === "s" && op === "sum" && xKind !== "s"
       ? `let s = acc[pa];
-      ${sumRunSource((i) => (xKind === "c" ? `x[px + ${i}]` : `x[px + (${i}) * tx]`), "n", "s")}
+      ${sumRunSource(loadAt, "n", "s")}
       acc[pa] = s;`
       : accKind === "s"
       ? `let s = acc[pa];

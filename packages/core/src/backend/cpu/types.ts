@@ -286,7 +286,7 @@ export const allocateUninit = (dtype: DType, size: number): Buffer => {
   const pooled = takePooled(dtype, size)
   if (pooled !== undefined) return pooled
   const bytes = size * bytesPerElement[dtype]
-  const buffer = unsafeBytes === undefined || bytes < UNINIT_MIN_BYTES ? allocateNew(dtype, size) : view(dtype, unsafeBytes(bytes).buffer as ArrayBuffer, size)
+  const buffer = unsafeBytes === undefined || bytes < UNINIT_MIN_BYTES ? allocateNew(dtype, size) : typed(dtype, size, unsafeBytes(bytes).buffer as ArrayBuffer)
   fresh?.add(buffer)
   if (poisonUninit) poison(buffer)
   return buffer
@@ -308,29 +308,19 @@ const UNINIT_MIN_BYTES = 1 << 16
 const unsafeBytes = (globalThis as { Buffer?: { allocUnsafeSlow?: (bytes: number) => { buffer: ArrayBufferLike } } }).Buffer?.allocUnsafeSlow
 const bytesPerElement: Readonly<Record<DType, number>> = { float32: 4, float64: 8, int32: 4, bool: 1 }
 
-const view = (dtype: DType, buffer: ArrayBuffer, size: number): Buffer => {
-  switch (dtype) {
-    case "float32":
-      return new Float32Array(buffer, 0, size)
-    case "float64":
-      return new Float64Array(buffer, 0, size)
-    case "int32":
-      return new Int32Array(buffer, 0, size)
-    case "bool":
-      return new Uint8Array(buffer, 0, size)
-  }
-}
+const allocateNew = (dtype: DType, size: number): Buffer => typed(dtype, size)
 
-const allocateNew = (dtype: DType, size: number): Buffer => {
+/** The typed array of `dtype` with `size` elements: fresh and zeroed, or over the start of `memory`. */
+const typed = (dtype: DType, size: number, memory?: ArrayBuffer): Buffer => {
   switch (dtype) {
     case "float32":
-      return new Float32Array(size)
+      return memory === undefined ? new Float32Array(size) : new Float32Array(memory, 0, size)
     case "float64":
-      return new Float64Array(size)
+      return memory === undefined ? new Float64Array(size) : new Float64Array(memory, 0, size)
     case "int32":
-      return new Int32Array(size)
+      return memory === undefined ? new Int32Array(size) : new Int32Array(memory, 0, size)
     case "bool":
-      return new Uint8Array(size)
+      return memory === undefined ? new Uint8Array(size) : new Uint8Array(memory, 0, size)
   }
 }
 

@@ -551,19 +551,18 @@ const readsInPlace = (kinds: string, inputs: ReadonlyArray<Operand>, j: number):
  * Runs `plan` over `n` elements: `kinds[j]` is "c" for a contiguous operand,
  * "s" for one value broadcast everywhere, "b" for a row repeated down the
  * leading dims. Operands resident in the engine's memory are read in place,
- * the others staged. The result goes into `out` when given (in place when
- * resident), else into a new array (`slice`: no zero-filling); undefined
- * when WebAssembly is unavailable.
+ * the others staged. The result goes into `out` (in place when resident);
+ * false when WebAssembly is unavailable (nothing written).
  */
 export const runSimd = (
   plan: SimdPlan,
   inputs: ReadonlyArray<Operand>,
   kinds: string,
   n: number,
-  out: Float32Array | Float64Array | Uint8Array | undefined
-): Float32Array | Float64Array | Uint8Array | undefined => {
+  out: Float32Array | Float64Array | Uint8Array
+): boolean => {
   const run = loopFor(plan, kinds.includes("b") ? kinds.replaceAll("b", "c") : kinds)
-  if (run === undefined) return undefined
+  if (run === undefined) return false
   const elt = plan.dtype === "float32" ? 4 : 8
   const region = alignUp(n * elt)
   // scratch layout: one 64-byte slot per broadcast value, one region per staged operand, then the output
@@ -574,9 +573,9 @@ export const runSimd = (
     at += kinds[j] === "s" ? 64 : readsInPlace(kinds, inputs, j) ? 0 : plan.masks[j] ? alignUp(n) : region
   }
   const outElt = plan.boolResult ? 1 : elt
-  const outInPlace = out !== undefined && isResident(out)
+  const outInPlace = isResident(out)
   const views = scratch(at + (outInPlace ? 0 : alignUp(n * outElt)))
-  if (views === undefined) return undefined
+  if (views === undefined) return false
   const view = plan.dtype === "float32" ? views.f32 : views.f64
   const ptrs: Array<number> = []
   for (let j = 0; j < inputs.length; j++) {
@@ -605,9 +604,6 @@ export const runSimd = (
   const outAt = outInPlace ? out.byteOffset : views.base + at
   run(...ptrs, outAt, n * elt)
   stats.calls++
-  if (outInPlace) return out
-  const outView = plan.boolResult ? views.u8 : view
-  if (out === undefined) return outView.slice(outAt / outElt, outAt / outElt + n)
-  out.set(outView.subarray(outAt / outElt, outAt / outElt + n))
-  return out
+  if (!outInPlace) out.set((plan.boolResult ? views.u8 : view).subarray(outAt / outElt, outAt / outElt + n))
+  return true
 }
