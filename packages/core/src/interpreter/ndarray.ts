@@ -26,7 +26,8 @@ const TypeId = "~gradfx/NdArray"
  * @since 0.1.0
  */
 export abstract class NdArray extends Pipeable.Class implements Equal.Equal {
-  readonly [TypeId] = TypeId
+  /** (On the prototype, not a field per instance.) */
+  declare readonly [TypeId]: typeof TypeId
   /** The shape and dtype. */
   abstract readonly aval: ShapedArray
   get shape(): ReadonlyArray<number> {
@@ -54,6 +55,8 @@ export abstract class NdArray extends Pipeable.Class implements Equal.Equal {
     return this.toString()
   }
 }
+
+Object.defineProperty(NdArray.prototype, TypeId, { value: TypeId })
 
 export const isNdArray = (u: unknown): u is NdArray => typeof u === "object" && u !== null && (u as any)[TypeId] === TypeId
 
