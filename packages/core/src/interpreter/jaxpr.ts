@@ -8,11 +8,12 @@ import type { NdArray } from "./ndarray.js"
 import type { Primitive } from "./primitive.js"
 import { bind } from "./trace.js"
 
-let counter = 0
-
+/** A variable of one Jaxpr; `index` numbers its variables densely from 0 (so evaluators keep them in arrays, not maps). */
 export class Var {
-  readonly id = counter++
-  constructor(readonly aval: ShapedArray) {}
+  constructor(
+    readonly aval: ShapedArray,
+    readonly index: number
+  ) {}
 }
 
 export interface Eqn {
@@ -27,22 +28,24 @@ export interface Jaxpr {
   readonly inBinders: ReadonlyArray<Var>
   readonly eqns: ReadonlyArray<Eqn>
   readonly outs: ReadonlyArray<Var>
+  /** Every variable's `index` is below this. */
+  readonly numVars: number
 }
 
 /** Evaluate a Jaxpr on values (which may be tracers of enclosing transforms). */
 export const evalJaxpr = (jaxpr: Jaxpr, consts: ReadonlyArray<NdArray>, args: ReadonlyArray<NdArray>): Array<NdArray> => {
-  const env = new Map<Var, NdArray>()
-  jaxpr.constvars.forEach((v, i) => env.set(v, consts[i]))
-  jaxpr.inBinders.forEach((v, i) => env.set(v, args[i]))
+  const env: Array<NdArray> = new Array(jaxpr.numVars)
+  jaxpr.constvars.forEach((v, i) => (env[v.index] = consts[i]))
+  jaxpr.inBinders.forEach((v, i) => (env[v.index] = args[i]))
   for (const eqn of jaxpr.eqns) {
     const outs = bind(
       eqn.prim,
-      eqn.inputs.map((v) => env.get(v)!),
+      eqn.inputs.map((v) => env[v.index]),
       eqn.params
     )
-    eqn.outs.forEach((v, i) => env.set(v, outs[i]))
+    eqn.outs.forEach((v, i) => (env[v.index] = outs[i]))
   }
-  return jaxpr.outs.map((v) => env.get(v)!)
+  return jaxpr.outs.map((v) => env[v.index])
 }
 
 /** A readable listing, for tests and debugging. Variable names are assigned in order of appearance. */

@@ -111,6 +111,7 @@ export const tracersToJaxpr = (
   outs: ReadonlyArray<PartialEvalTracer>
 ): { jaxpr: Jaxpr; consts: Array<NdArray> } => {
   const stamp = {}
+  let numVars = 0
   const constvars: Array<Var> = []
   const consts: Array<NdArray> = []
   const eqns: Array<Eqn> = []
@@ -119,7 +120,7 @@ export const tracersToJaxpr = (
     const r = t.recipe
     if (r.kind !== "lambda") throw new TransformError({ transform: "linearize", hint: "an input of the staged program is not an unknown argument" })
     r.stamp = stamp
-    r.v = new Var(t.aval)
+    r.v = new Var(t.aval, numVars++)
     inBinders.push(r.v)
   }
   // Iterative post-order walk: a long chain of operations must not overflow the call stack.
@@ -141,7 +142,7 @@ export const tracersToJaxpr = (
     const recipe = t.recipe
     if (recipe.kind === "const") {
       recipe.stamp = stamp
-      recipe.v = new Var(t.aval)
+      recipe.v = new Var(t.aval, numVars++)
       constvars.push(recipe.v)
       consts.push(recipe.value)
       stack.pop()
@@ -158,7 +159,7 @@ export const tracersToJaxpr = (
         stack.pop()
         expanded.pop()
         const outVars: Array<Var> = []
-        for (const a of e.outAvals) outVars.push(new Var(a))
+        for (const a of e.outAvals) outVars.push(new Var(a, numVars++))
         const inputs: Array<Var> = []
         for (const x of e.inputs) inputs.push(varOf(stamp, x)!)
         e.stamp = stamp
@@ -171,7 +172,7 @@ export const tracersToJaxpr = (
   }
   const outVars: Array<Var> = []
   for (const t of outs) outVars.push(varOf(stamp, t)!)
-  return { jaxpr: { constvars, inBinders, eqns, outs: outVars }, consts }
+  return { jaxpr: { constvars, inBinders, eqns, outs: outVars, numVars }, consts }
 }
 
 /**
