@@ -110,18 +110,23 @@ export class ArrayValue extends NdArray implements View {
 
   /** Wrap a fresh contiguous buffer produced by a kernel (not copied). */
   static fromBuffer(buffer: Buffer, dtype: DType, shape: ReadonlyArray<number>): ArrayValue {
+    return ArrayValue.rowMajor(buffer, dtype, shape, 0)
+  }
+
+  /** A row-major view of `buffer` from `offset` (a shape that is not frozen is copied). */
+  static rowMajor(buffer: Buffer, dtype: DType, shape: ReadonlyArray<number>, offset: number): ArrayValue {
     // a frozen shape (most come from another array's aval) is shared, and so are its strides
     if (!Object.isFrozen(shape)) {
       // a new shape (most come from an abstract evaluation): its strides are cheaper to compute than to cache
       const frozen = Object.freeze(shape.slice())
-      return new ArrayValue(buffer, dtype, frozen, Object.freeze(contiguousStrides(frozen)), 0)
+      return new ArrayValue(buffer, dtype, frozen, Object.freeze(contiguousStrides(frozen)), offset)
     }
     let strides = rowMajor.get(shape)
     if (strides === undefined) {
       strides = Object.freeze(contiguousStrides(shape))
       rowMajor.set(shape, strides)
     }
-    return new ArrayValue(buffer, dtype, shape, strides, 0)
+    return new ArrayValue(buffer, dtype, shape, strides, offset)
   }
 
   get isContiguous(): boolean {

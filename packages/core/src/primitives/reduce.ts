@@ -22,9 +22,15 @@ const reducedShape = (shape: ReadonlyArray<number>, axes: ReadonlyArray<number>)
 
 const keptShape = (shape: ReadonlyArray<number>, axes: ReadonlyArray<number>): Array<number> => shape.map((d, i) => (axes.includes(i) ? 1 : d))
 
+/** Whether `axes` (sorted) are the leading axes 0, 1, …: then broadcasting the reduced shape needs no reshape first. */
+const leadingAxes = (axes: ReadonlyArray<number>): boolean => {
+  for (let i = 0; i < axes.length; i++) if (axes[i] !== i) return false
+  return true
+}
+
 /** Broadcast a reduced result back over the reduced axes of `shape`. */
 export const expandReduced = (y: NdArray, shape: ReadonlyArray<number>, axes: ReadonlyArray<number>): NdArray =>
-  broadcastTo(reshape(y, keptShape(shape, axes)), shape)
+  broadcastTo(leadingAxes(axes) ? y : reshape(y, keptShape(shape, axes)), shape)
 
 const shiftAxes = (axes: ReadonlyArray<number>, d: number): Array<number> => axes.map((a) => (a >= d ? a + 1 : a))
 
