@@ -233,6 +233,8 @@ type Binary = {
  */
 const binary = (op: string, f: (x: NdArray, y: NdArray) => NdArray, minimum?: "float", onBool?: (x: NdArray, y: NdArray) => NdArray): Binary =>
   dual(2, (x: ArrayLike, y: ArrayLike) => {
+    // two arrays of one dtype need no promotion (the common case, without the lists promote builds)
+    if (isNdArray(x) && isNdArray(y) && x.dtype === y.dtype && x.dtype !== "bool" && (minimum === undefined || isFloat(x.dtype))) return f(x, y)
     const [a, b] = promote(op, [x, y], minimum)
     if (a.dtype === "bool" && onBool) return onBool(a, b)
     return f(a, b)
@@ -241,7 +243,7 @@ const binary = (op: string, f: (x: NdArray, y: NdArray) => NdArray, minimum?: "f
 const unaryFloat =
   (f: (x: NdArray) => NdArray, op: string) =>
   (x: ArrayLike): NdArray =>
-    f(promote(op, [x], "float")[0])
+    f(isNdArray(x) && isFloat(x.dtype) ? x : promote(op, [x], "float")[0])
 
 const unaryNumber =
   (f: (x: NdArray) => NdArray) =>

@@ -13,7 +13,7 @@ import * as cpu from "./backend/cpu/index.js"
 import { ValueError } from "./Errors.js"
 import { type DType, optionsObject, ShapedArray } from "./interpreter/aval.js"
 import { ArrayValue, type NdArray } from "./interpreter/ndarray.js"
-import { Tracer } from "./interpreter/trace.js"
+import { isTracer } from "./interpreter/trace.js"
 import { randomDraw } from "./primitives/random.js"
 import { reshape, slice } from "./primitives/shape.js"
 
@@ -34,7 +34,7 @@ const words = (key: Key, op: string): [number, number] => {
  * `draw` once the key's value is known.
  */
 const drawing = (k: Key, name: string, out: ShapedArray, draw: (k: Key) => NdArray): NdArray =>
-  k instanceof Tracer ? randomDraw(k, { name, out, draw }) : draw(k)
+  isTracer(k) ? randomDraw(k, { name, out, draw }) : draw(k)
 
 const makeKey = (k0: number, k1: number): Key => ArrayValue.fromBuffer(Int32Array.of(k0 | 0, k1 | 0), "int32", [2])
 
@@ -78,7 +78,7 @@ const bits = (k: [number, number], n: number): Uint32Array => {
  */
 export const split = (k: Key, n = 2): Array<Key> => {
   if (!Number.isInteger(n) || n < 1) throw new ValueError({ op: "Random.split", hint: `n must be a positive integer, got ${n}` })
-  if (k instanceof Tracer) {
+  if (isTracer(k)) {
     const keys = randomDraw(k, { name: "split", out: new ShapedArray([n, 2], "int32"), draw: (c) => ArrayValue.fromBuffer(Int32Array.from(bits(words(c, "Random.split"), 2 * n)), "int32", [n, 2]) })
     return Array.from({ length: n }, (_, i) => reshape(slice(keys, { starts: [i, 0], limits: [i + 1, 2], steps: [1, 1] }), [2]))
   }

@@ -28,6 +28,8 @@ const TypeId = "~gradfx/NdArray"
 export abstract class NdArray extends Pipeable.Class implements Equal.Equal {
   /** (On the prototype, not a field per instance.) */
   declare readonly [TypeId]: typeof TypeId
+  /** Whether this is a tracer of a transform (on the prototype; see `isTracer`). */
+  declare readonly traced: boolean
   /** The shape and dtype. */
   abstract readonly aval: ShapedArray
   get shape(): ReadonlyArray<number> {
@@ -57,6 +59,7 @@ export abstract class NdArray extends Pipeable.Class implements Equal.Equal {
 }
 
 Object.defineProperty(NdArray.prototype, TypeId, { value: TypeId })
+Object.defineProperty(NdArray.prototype, "traced", { value: false })
 
 export const isNdArray = (u: unknown): u is NdArray => typeof u === "object" && u !== null && (u as any)[TypeId] === TypeId
 

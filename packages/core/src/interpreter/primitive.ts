@@ -77,11 +77,9 @@ export function definePrimitive<P>(spec: PrimitiveSpec<P>): Primitive<P> {
     linear: spec.linear ?? false,
     kernel: impl,
     impl: (args, params) => {
-      const outAvals = abstractEval(
-        args.map((a) => a.aval),
-        params
-      )
-      return impl(args, params, outAvals)
+      const avals: Array<ShapedArray> = new Array(args.length)
+      for (let i = 0; i < args.length; i++) avals[i] = args[i].aval
+      return impl(args, params, abstractEval(avals, params))
     }
   }
 }

@@ -45,6 +45,8 @@ export abstract class Trace {
 
 /** A value being traced by a transform. Reading its numbers is an error. */
 export abstract class Tracer extends NdArray {
+  /** (On the prototype, true here and false on `NdArray`: `isTracer` reads it instead of walking the prototype chain like `instanceof`.) */
+  declare readonly traced: boolean
   abstract readonly trace: Trace
   /** The simplest equivalent value (a lower-level value when this tracer adds nothing). */
   fullLower(): NdArray {
@@ -69,6 +71,11 @@ export abstract class Tracer extends NdArray {
     return Hash.random(this)
   }
 }
+
+Object.defineProperty(Tracer.prototype, "traced", { value: true })
+
+/** Whether `x` is a tracer (a prototype flag: every primitive application asks, and `instanceof` walks the chain). */
+export const isTracer = (x: NdArray): x is Tracer => x.traced
 
 class EvalTrace extends Trace {
   pure(x: NdArray): Tracer {
@@ -105,7 +112,7 @@ const escaped = (t: Tracer): TransformError =>
 const findTopMain = (args: ReadonlyArray<NdArray>): MainTrace | null => {
   let top: MainTrace | null = null
   for (const a of args) {
-    if (a instanceof Tracer) {
+    if (isTracer(a)) {
       const main = a.trace.main
       if (!main.alive) throw escaped(a)
       if (top === null || main.level > top.level) top = main
@@ -115,14 +122,14 @@ const findTopMain = (args: ReadonlyArray<NdArray>): MainTrace | null => {
 }
 
 export const fullRaise = (trace: Trace, x: NdArray): Tracer => {
-  if (!(x instanceof Tracer)) return trace.pure(x)
+  if (!isTracer(x)) return trace.pure(x)
   const level = x.trace.main.level
   if (x.trace.main === trace.main) return x
   if (level < trace.main.level) return trace.lift(x)
   throw new TransformError({ transform: trace.main.name, hint: `a tracer of level ${level} met a trace of lower level ${trace.main.level}` })
 }
 
-export const fullLower = (x: NdArray): NdArray => (x instanceof Tracer ? x.fullLower() : x)
+export const fullLower = (x: NdArray): NdArray => (isTracer(x) ? x.fullLower() : x)
 
 /** Apply a primitive: hand it to the highest-level trace among the arguments. */
 export const bind = <P>(prim: Primitive<P>, args: ReadonlyArray<NdArray>, params: P): Array<NdArray> => {

@@ -12,7 +12,7 @@ import { type DType, ShapedArray } from "../interpreter/aval.js"
 import * as cpu from "../backend/cpu/index.js"
 import { type ArrayValue, type NdArray, toHeap } from "../interpreter/ndarray.js"
 import { definePrimitive, type Primitive } from "../interpreter/primitive.js"
-import { bind, Tracer } from "../interpreter/trace.js"
+import { bind, isTracer } from "../interpreter/trace.js"
 import { batchToFront } from "../primitives/batching.js"
 import { concatenate, reshape, slice } from "../primitives/shape.js"
 
@@ -73,9 +73,9 @@ export const pureCallback = (
 ): NdArray => {
   if (!["float32", "float64", "int32", "bool"].includes(result.dtype)) throw new DTypeError({ op: "pureCallback", dtypes: [String(result.dtype)], hint: "unknown result dtype" })
   const out = new ShapedArray(result.shape.slice(), result.dtype)
-  if (!args.some((a) => a instanceof Tracer)) return checkResult(callback(...args), out)
+  if (!args.some((a) => isTracer(a))) return checkResult(callback(...args), out)
   return bind(PureCallback, args, { callback: callback as CallbackParams["callback"], out })[0]
 }
 
 /** Whether `x` is being traced by a transform (its values cannot be read). */
-export const isTraced = (x: NdArray): boolean => x instanceof Tracer
+export const isTraced = (x: NdArray): boolean => isTracer(x)

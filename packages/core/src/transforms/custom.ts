@@ -21,7 +21,7 @@ import { TransformError } from "../Errors.js"
 import { ShapedArray } from "../interpreter/aval.js"
 import { isNdArray, type NdArray } from "../interpreter/ndarray.js"
 import { type BatchDim, definePrimitive, type Primitive, type Tangent } from "../interpreter/primitive.js"
-import { bind, Tracer } from "../interpreter/trace.js"
+import { bind, isTracer, type Tracer } from "../interpreter/trace.js"
 import { reduceSum } from "../primitives/reduce.js"
 import { zerosOf } from "../primitives/shape.js"
 import * as Tree from "../Tree.js"
@@ -33,13 +33,13 @@ type Flat = (...xs: Array<NdArray>) => Array<NdArray>
 
 const topTracer = (xs: ReadonlyArray<NdArray>): Tracer | null => {
   let top: Tracer | null = null
-  for (const x of xs) if (x instanceof Tracer && (top === null || x.trace.main.level > top.trace.main.level)) top = x
+  for (const x of xs) if (isTracer(x) && (top === null || x.trace.main.level > top.trace.main.level)) top = x
   return top
 }
 
 /** Values of `level`'s tracers, other values as they are (they are constants at that level). */
 const atLevel = <T extends Tracer>(xs: ReadonlyArray<NdArray>, main: T["trace"]["main"], pick: (t: T) => NdArray, other: (x: NdArray) => NdArray): Array<NdArray> =>
-  xs.map((x) => (x instanceof Tracer && x.trace.main === main ? pick(x as T) : other(x)))
+  xs.map((x) => (isTracer(x) && x.trace.main === main ? pick(x as T) : other(x)))
 
 /** Every output at batch dim 0. */
 const atZero = (n: number): Array<BatchDim> => new Array<BatchDim>(n).fill(0)

@@ -29,7 +29,7 @@ import { type DType, optionsObject, sameShape, ShapedArray } from "../interprete
 import type { Eqn, Jaxpr, Var } from "../interpreter/jaxpr.js"
 import { ArrayValue, checkLive, markDeleted, type NdArray } from "../interpreter/ndarray.js"
 import type { Primitive } from "../interpreter/primitive.js"
-import { depth, Tracer } from "../interpreter/trace.js"
+import { depth, isTracer } from "../interpreter/trace.js"
 import * as Tree from "../Tree.js"
 import { flattenArrays, normalizeArgnums } from "./args.js"
 import { partialEvalFlat } from "./partialEval.js"
@@ -476,7 +476,7 @@ export const jit = <Args extends Array<any>, R>(f: (...args: Args) => R, opts?: 
     const dynamic = args.filter((_, i) => !statics.includes(i))
     const [xs, inDef] = flattenArrays(dynamic)
     // Inside another transform, or with traced arguments: just run f (the enclosing transform interprets it).
-    if (depth() > 0 || xs.some((x) => x instanceof Tracer)) return f(...args)
+    if (depth() > 0 || xs.some((x) => isTracer(x))) return f(...args)
     const key = `${defKey(inDef)}|${xs.map(avalKey).join(";")}|${statics.map((i) => staticKey(args[i])).join(";")}`
     let entry = cache.get(key)
     if (entry === undefined) {
