@@ -139,9 +139,12 @@ export const bind = <P>(prim: Primitive<P>, args: ReadonlyArray<NdArray>, params
     return prim.impl(args as ReadonlyArray<ArrayValue>, params)
   }
   const trace = (main.trace ??= new main.traceType(main))
-  const tracers = args.map((a) => fullRaise(trace, a))
+  const tracers: Array<Tracer> = new Array(args.length)
+  for (let i = 0; i < args.length; i++) tracers[i] = fullRaise(trace, args[i])
   const outs = trace.processPrimitive(prim, tracers, params)
-  return outs.map(fullLower)
+  const lowered: Array<NdArray> = new Array(outs.length)
+  for (let i = 0; i < outs.length; i++) lowered[i] = fullLower(outs[i])
+  return lowered
 }
 
 export const bind1 = <P>(prim: Primitive<P>, args: ReadonlyArray<NdArray>, params: P): NdArray => bind(prim, args, params)[0]

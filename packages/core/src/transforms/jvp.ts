@@ -27,11 +27,25 @@ export class JVPTrace extends Trace {
   }
   processPrimitive(prim: Primitive<any>, tracers: ReadonlyArray<Tracer>, params: any): Array<NdArray> {
     const ts = tracers as ReadonlyArray<JVPTracer>
-    const primals = ts.map((t) => t.primal)
-    const tangents = ts.map((t) => t.tangent)
-    if (tangents.every((t) => t === null)) return bind(prim, primals, params).map((p) => new JVPTracer(this, p, null))
+    const n = ts.length
+    const primals: Array<NdArray> = new Array(n)
+    const tangents: Array<Tangent> = new Array(n)
+    let zero = true
+    for (let i = 0; i < n; i++) {
+      primals[i] = ts[i].primal
+      tangents[i] = ts[i].tangent
+      if (tangents[i] !== null) zero = false
+    }
+    if (zero) {
+      const outs = bind(prim, primals, params)
+      const result: Array<NdArray> = new Array(outs.length)
+      for (let i = 0; i < outs.length; i++) result[i] = new JVPTracer(this, outs[i], null)
+      return result
+    }
     const [outs, outTangents] = prim.jvp(primals, tangents, params)
-    return outs.map((p, i) => new JVPTracer(this, p, isFloat(p.dtype) ? outTangents[i] : null))
+    const result: Array<NdArray> = new Array(outs.length)
+    for (let i = 0; i < outs.length; i++) result[i] = new JVPTracer(this, outs[i], isFloat(outs[i].dtype) ? outTangents[i] : null)
+    return result
   }
 }
 

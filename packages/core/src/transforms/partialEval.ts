@@ -66,20 +66,28 @@ export class PartialEvalTrace extends Trace {
   }
   processPrimitive(prim: Primitive<any>, tracers: ReadonlyArray<Tracer>, params: any): Array<NdArray> {
     const ts = tracers as ReadonlyArray<PartialEvalTracer>
-    if (ts.every((t) => t.known !== null)) {
-      return bind(
-        prim,
-        ts.map((t) => t.known!),
-        params
-      ).map((v) => this.pure(v))
+    const n = ts.length
+    let allKnown = true
+    for (let i = 0; i < n; i++) if (ts[i].known === null) allKnown = false
+    if (allKnown) {
+      const values: Array<NdArray> = new Array(n)
+      for (let i = 0; i < n; i++) values[i] = ts[i].known!
+      const outs = bind(prim, values, params)
+      const result: Array<NdArray> = new Array(outs.length)
+      for (let i = 0; i < outs.length; i++) result[i] = this.pure(outs[i])
+      return result
     }
-    const inputs = ts.map((t) => t.instantiate())
-    const outAvals = prim.abstractEval(
-      inputs.map((t) => t.aval),
-      params
-    )
+    const inputs: Array<PartialEvalTracer> = new Array(n)
+    const avals: Array<ShapedArray> = new Array(n)
+    for (let i = 0; i < n; i++) {
+      inputs[i] = ts[i].instantiate()
+      avals[i] = inputs[i].aval
+    }
+    const outAvals = prim.abstractEval(avals, params)
     const eqn: EqnRecipe = { prim, inputs, params, outAvals }
-    return outAvals.map((aval, index) => new PartialEvalTracer(this, null, aval, { kind: "eqn", eqn, index }))
+    const outs: Array<NdArray> = new Array(outAvals.length)
+    for (let i = 0; i < outAvals.length; i++) outs[i] = new PartialEvalTracer(this, null, outAvals[i], { kind: "eqn", eqn, index: i })
+    return outs
   }
   /** A new unknown input of the staged program. */
   newArg(aval: ShapedArray): PartialEvalTracer {
