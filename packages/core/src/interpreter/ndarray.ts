@@ -86,14 +86,19 @@ export const checkLive = (op: string, xs: ReadonlyArray<NdArray>): void => {
   for (const x of xs) if (x instanceof ArrayValue && deletedBuffers.has(x.buffer)) throw deletedError(op, x)
 }
 
-/** The shape of every 0-d array made from a number (frozen, so its strides are looked up, not built). */
-export const SCALAR_SHAPE: ReadonlyArray<number> = Object.freeze([])
-
-/** Row-major strides of frozen shapes (shapes are shared between arrays and avals). */
-const rowMajor = new WeakMap<ReadonlyArray<number>, ReadonlyArray<number>>()
+/**
+ * The shape of every 0-d array made from a number (shared, like every shape:
+ * shapes and strides are `ReadonlyArray`s the library never writes; they are
+ * not frozen, because V8 reads the elements of a frozen array several times
+ * slower, and every op reads shapes).
+ */
+export const SCALAR_SHAPE: ReadonlyArray<number> = []
+const SCALAR_STRIDES: ReadonlyArray<number> = []
 
 /**
- * A concrete array: a strided view over a typed array.
+ * A concrete array: a strided view over a typed array. The array object is
+ * frozen; its shape and strides are the constructor's arrays, which the
+ * caller hands over and never writes again.
  */
 export class ArrayValue extends NdArray implements View {
   readonly aval: ShapedArray
@@ -106,8 +111,6 @@ export class ArrayValue extends NdArray implements View {
   ) {
     super()
     this.aval = new ShapedArray(shape, dtype)
-    if (!Object.isFrozen(shape)) Object.freeze(shape)
-    if (!Object.isFrozen(strides)) Object.freeze(strides)
     Object.freeze(this)
   }
 
@@ -116,20 +119,11 @@ export class ArrayValue extends NdArray implements View {
     return ArrayValue.rowMajor(buffer, dtype, shape, 0)
   }
 
-  /** A row-major view of `buffer` from `offset` (a shape that is not frozen is copied). */
+  /** A row-major view of `buffer` from `offset`, with a copy of `shape` (it may be a caller's array, e.g. a reshape's argument, that could change later). */
   static rowMajor(buffer: Buffer, dtype: DType, shape: ReadonlyArray<number>, offset: number): ArrayValue {
-    // a frozen shape (most come from another array's aval) is shared, and so are its strides
-    if (!Object.isFrozen(shape)) {
-      // a new shape (most come from an abstract evaluation): its strides are cheaper to compute than to cache
-      const frozen = Object.freeze(shape.slice())
-      return new ArrayValue(buffer, dtype, frozen, Object.freeze(contiguousStrides(frozen)), offset)
-    }
-    let strides = rowMajor.get(shape)
-    if (strides === undefined) {
-      strides = Object.freeze(contiguousStrides(shape))
-      rowMajor.set(shape, strides)
-    }
-    return new ArrayValue(buffer, dtype, shape, strides, offset)
+    if (shape.length === 0) return new ArrayValue(buffer, dtype, SCALAR_SHAPE, SCALAR_STRIDES, offset)
+    const own = shape.slice()
+    return new ArrayValue(buffer, dtype, own, contiguousStrides(own), offset)
   }
 
   get isContiguous(): boolean {

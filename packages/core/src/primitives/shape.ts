@@ -94,7 +94,7 @@ export const BroadcastTo: Primitive<{ readonly shape: ReadonlyArray<number> }> =
   impl: ([x], { shape }) => {
     const lead = shape.length - x.shape.length
     const strides = shape.map((d, i) => (i < lead || x.shape[i - lead] !== d || d === 1 ? 0 : x.strides[i - lead]))
-    return [new ArrayValue(x.buffer, x.dtype, Object.isFrozen(shape) ? shape : shape.slice(), strides, x.offset)]
+    return [new ArrayValue(x.buffer, x.dtype, shape.slice(), strides, x.offset)]
   },
   jvp: ([x], [xDot], { shape }) => [[broadcastTo(x, shape)], [broadcastTo(xDot!, shape)]], // d broadcast(x) = broadcast(dx)
   linear: true,

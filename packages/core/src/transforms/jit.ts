@@ -156,7 +156,7 @@ export const compileJaxpr = (jaxpr: Jaxpr, consts: ReadonlyArray<NdArray>, optio
   for (const eqn of jaxpr.eqns) {
     if (eqn.outs.length === 1 && inlined.has(eqn.outs[0])) continue // computed inside its reader's loop
     if (!fusible(eqn) || !eqn.inputs.some((v) => inlined.has(v))) {
-      steps.push({ kind: "kernel", prim: eqn.prim, params: eqn.params, inputs: eqn.inputs.map(number), outputs: eqn.outs.map(number), outAvals: eqn.outs.map((v) => frozenAval(v.aval)), release: [], escapes: false })
+      steps.push({ kind: "kernel", prim: eqn.prim, params: eqn.params, inputs: eqn.inputs.map(number), outputs: eqn.outs.map(number), outAvals: eqn.outs.map((v) => v.aval), release: [], escapes: false })
       continue
     }
     const leaves: Array<Var> = []
@@ -197,7 +197,7 @@ export const compileJaxpr = (jaxpr: Jaxpr, consts: ReadonlyArray<NdArray>, optio
     }
     const { expr, bool, node } = build(eqn)
     const simd = node === undefined ? undefined : simdPlan(node, leaves.map((v) => v.aval.dtype))
-    steps.push({ kind: "fused", expr, bool, simd, inputs: leaves.map(number), outputs: [number(eqn.outs[0])], outAvals: [frozenAval(eqn.outs[0].aval)], size, release: [], escapes: false })
+    steps.push({ kind: "fused", expr, bool, simd, inputs: leaves.map(number), outputs: [number(eqn.outs[0])], outAvals: [eqn.outs[0].aval], size, release: [], escapes: false })
   }
 
   // liveness over the steps as they will run
@@ -244,9 +244,6 @@ const stagedArgs = (program: Program, args: ReadonlyArray<NdArray>): ReadonlyArr
   }
   return out ?? args
 }
-
-/** An aval whose shape is frozen: arrays made with it share that shape and its cached row-major strides. */
-const frozenAval = (a: ShapedArray): ShapedArray => (Object.isFrozen(a.shape) ? a : new ShapedArray(Object.freeze(a.shape.slice()), a.dtype))
 
 /** Primitives whose outputs may be arrays the caller's own code holds (never recycled). */
 const foreignOutputs = new Set(["pure_callback"])
