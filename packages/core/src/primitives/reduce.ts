@@ -16,7 +16,7 @@ interface AxesParams {
   readonly axes: ReadonlyArray<number>
 }
 
-/** The shape without `axes` (a full reduction gives the shared frozen scalar shape, whose strides are looked up, not built). */
+/** The shape without `axes` (a full reduction gives the shared scalar shape). */
 const reducedShape = (shape: ReadonlyArray<number>, axes: ReadonlyArray<number>): ReadonlyArray<number> =>
   axes.length === shape.length ? SCALAR_SHAPE : shape.filter((_, i) => !axes.includes(i))
 
