@@ -130,7 +130,8 @@ const checkShape = (op: string, shape: ReadonlyArray<number>): ReadonlyArray<num
   if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
     throw new ShapeError({ op, shapes: [Array.isArray(shape) ? shape : []], hint: "a shape is a list of non-negative integers" })
   }
-  return shape
+  // a copy: an op staged by jit keeps its shape, so a later change to the caller's list cannot reach it
+  return shape.slice()
 }
 
 /**
@@ -555,9 +556,10 @@ export const reshape: {
     if (known === 0 || x.size % known !== 0) {
       throw new ShapeError({ op: "reshape", shapes: [x.shape, shape], hint: `cannot infer -1: size ${x.size} is not divisible by ${known}` })
     }
-    shape = shape.map((d) => (d === -1 ? x.size / known : d))
+    return P.reshape(x, shape.map((d) => (d === -1 ? x.size / known : d)))
   }
-  return P.reshape(x, shape)
+  // a copy: an op staged by jit keeps its shape, so a later change to the caller's list cannot reach it
+  return P.reshape(x, shape.slice())
 })
 
 /** Flatten to 1-d. @category shapes @since 0.1.0 */

@@ -117,9 +117,10 @@ const unit = (k: Key, op: string, n: number, dtype: DType): Float64Array => {
   return out
 }
 
+/** A checked copy of `shape`: a draw staged by jit keeps it, so a later change to the caller's list cannot reach it. */
 const checkShape = (op: string, shape: ReadonlyArray<number>): ReadonlyArray<number> => {
   size(op, shape)
-  return shape
+  return shape.slice()
 }
 
 const floatDType = (op: string, dtype: DType | undefined): DType => {
@@ -145,7 +146,8 @@ const uniformDraw = (k: Key, shape: ReadonlyArray<number>, options: { readonly m
  */
 export const uniform = (k: Key, shape: ReadonlyArray<number>, opts?: { readonly min?: number; readonly max?: number; readonly dtype?: DType }): NdArray => {
   const options = optionsObject("Random.uniform", opts, "Random.uniform(key, [2, 3], { min: -1, max: 1 })")
-  return drawing(k, "uniform", new ShapedArray(checkShape("Random.uniform", shape), floatDType("Random.uniform", options.dtype)), (c) => uniformDraw(c, shape, options))
+  const s = checkShape("Random.uniform", shape)
+  return drawing(k, "uniform", new ShapedArray(s, floatDType("Random.uniform", options.dtype)), (c) => uniformDraw(c, s, options))
 }
 
 const normalDraw = (k: Key, shape: ReadonlyArray<number>, options: { readonly mean?: number; readonly std?: number; readonly dtype?: DType } = {}): NdArray => {
@@ -172,7 +174,8 @@ const normalDraw = (k: Key, shape: ReadonlyArray<number>, options: { readonly me
  */
 export const normal = (k: Key, shape: ReadonlyArray<number>, opts?: { readonly mean?: number; readonly std?: number; readonly dtype?: DType }): NdArray => {
   const options = optionsObject("Random.normal", opts, "Random.normal(key, [2, 3], { std: 0.1 })")
-  return drawing(k, "normal", new ShapedArray(checkShape("Random.normal", shape), floatDType("Random.normal", options.dtype)), (c) => normalDraw(c, shape, options))
+  const s = checkShape("Random.normal", shape)
+  return drawing(k, "normal", new ShapedArray(s, floatDType("Random.normal", options.dtype)), (c) => normalDraw(c, s, options))
 }
 
 const truncatedNormalDraw = (k: Key, shape: ReadonlyArray<number>, options: { readonly lower?: number; readonly upper?: number; readonly dtype?: DType } = {}): NdArray => {
@@ -197,7 +200,8 @@ const truncatedNormalDraw = (k: Key, shape: ReadonlyArray<number>, options: { re
  */
 export const truncatedNormal = (k: Key, shape: ReadonlyArray<number>, opts?: { readonly lower?: number; readonly upper?: number; readonly dtype?: DType }): NdArray => {
   const options = optionsObject("Random.truncatedNormal", opts, "Random.truncatedNormal(key, [2, 3], { lower: -2, upper: 2 })")
-  return drawing(k, "truncatedNormal", new ShapedArray(checkShape("Random.truncatedNormal", shape), floatDType("Random.truncatedNormal", options.dtype)), (c) => truncatedNormalDraw(c, shape, options))
+  const s = checkShape("Random.truncatedNormal", shape)
+  return drawing(k, "truncatedNormal", new ShapedArray(s, floatDType("Random.truncatedNormal", options.dtype)), (c) => truncatedNormalDraw(c, s, options))
 }
 
 const bernoulliDraw = (k: Key, p: number, shape: ReadonlyArray<number>): NdArray => {
@@ -215,7 +219,8 @@ const bernoulliDraw = (k: Key, p: number, shape: ReadonlyArray<number>): NdArray
  */
 export const bernoulli = (k: Key, p: number, shape: ReadonlyArray<number>): NdArray => {
   if (!(p >= 0 && p <= 1)) throw new ValueError({ op: "Random.bernoulli", hint: `p must be in [0, 1], got ${p}` })
-  return drawing(k, "bernoulli", new ShapedArray(checkShape("Random.bernoulli", shape), "bool"), (c) => bernoulliDraw(c, p, shape))
+  const s = checkShape("Random.bernoulli", shape)
+  return drawing(k, "bernoulli", new ShapedArray(s, "bool"), (c) => bernoulliDraw(c, p, s))
 }
 
 const randintDraw = (k: Key, shape: ReadonlyArray<number>, min: number, max: number): NdArray => {
@@ -233,7 +238,8 @@ const randintDraw = (k: Key, shape: ReadonlyArray<number>, min: number, max: num
  */
 export const randint = (k: Key, shape: ReadonlyArray<number>, min: number, max: number): NdArray => {
   if (!Number.isInteger(min) || !Number.isInteger(max) || max <= min) throw new ValueError({ op: "Random.randint", hint: `need integers min < max, got ${min}, ${max}` })
-  return drawing(k, "randint", new ShapedArray(checkShape("Random.randint", shape), "int32"), (c) => randintDraw(c, shape, min, max))
+  const s = checkShape("Random.randint", shape)
+  return drawing(k, "randint", new ShapedArray(s, "int32"), (c) => randintDraw(c, s, min, max))
 }
 
 const permutationDraw = (k: Key, n: number): NdArray => {

@@ -191,6 +191,32 @@ describe("immutability", () => {
     }
   })
 
+  it("a jitted function keeps the shape lists it was traced with (as JAX bakes in trace-time values)", () => {
+    const x = NdArray.arange(6, { dtype: "float32" })
+    const key = Random.key(1)
+    // the key is an argument, so the draws are staged, not drawn while tracing
+    const cases: Record<string, (s: Array<number>) => (y: NdArray, k: NdArray) => NdArray> = {
+      reshape: (s) => (y) => NdArray.sum(NdArray.reshape(y, s), { axis: 0 }),
+      broadcastTo: (s) => (y) => NdArray.sum(NdArray.broadcastTo(NdArray.reshape(y, [1, 6]), s)),
+      "Random.normal": (s) => (y, k) => NdArray.add(NdArray.sum(Random.normal(k, s)), NdArray.sum(y)),
+      "Random.uniform": (s) => (y, k) => NdArray.add(NdArray.sum(Random.uniform(k, s)), NdArray.sum(y)),
+      "Random.bernoulli": (s) => (y, k) => NdArray.add(NdArray.sum(NdArray.astype(Random.bernoulli(k, 0.5, s), "float32")), NdArray.sum(y))
+    }
+    for (const [name, body] of Object.entries(cases)) {
+      const shape = name === "broadcastTo" ? [2, 6] : [2, 3]
+      const f = jit(body(shape))
+      const first = JSON.stringify(f(x, key).toArray())
+      shape[0] += 1 // a different size: a program that read the list again would compute something else
+      let again: string
+      try {
+        again = JSON.stringify(f(x, key).toArray())
+      } catch (e) {
+        again = String(e)
+      }
+      expect(again, name).toBe(first)
+    }
+  })
+
   it("array(typedArray) copies: writing to the caller's buffer later does not change the array", () =>
     fc.assert(
       fc.property(
