@@ -45,8 +45,6 @@ export abstract class Trace {
 
 /** A value being traced by a transform. Reading its numbers is an error. */
 export abstract class Tracer extends NdArray {
-  /** (On the prototype, true here and false on `NdArray`: `isTracer` reads it instead of walking the prototype chain like `instanceof`.) */
-  declare readonly traced: boolean
   abstract readonly trace: Trace
   /** The simplest equivalent value (a lower-level value when this tracer adds nothing). */
   fullLower(): NdArray {
@@ -72,6 +70,7 @@ export abstract class Tracer extends NdArray {
   }
 }
 
+// `traced` (declared on NdArray) is a prototype flag: false on NdArray's prototype, true here
 Object.defineProperty(Tracer.prototype, "traced", { value: true })
 
 /** Whether `x` is a tracer (a prototype flag: every primitive application asks, and `instanceof` walks the chain). */

@@ -6,7 +6,7 @@
 import * as cpu from "../backend/cpu/index.js"
 import { ValueError } from "../Errors.js"
 import { normalizeAxes, ShapedArray } from "../interpreter/aval.js"
-import { type NdArray, SCALAR_SHAPE } from "../interpreter/ndarray.js"
+import type { NdArray } from "../interpreter/ndarray.js"
 import { ArrayValue, definePrimitive, type Primitive } from "../interpreter/primitive.js"
 import { bind1 } from "../interpreter/trace.js"
 import { add, convert, div, equal, logicalAnd, mul, select } from "./elementwise.js"
@@ -16,9 +16,7 @@ interface AxesParams {
   readonly axes: ReadonlyArray<number>
 }
 
-/** The shape without `axes` (a full reduction gives the shared scalar shape). */
-const reducedShape = (shape: ReadonlyArray<number>, axes: ReadonlyArray<number>): ReadonlyArray<number> =>
-  axes.length === shape.length ? SCALAR_SHAPE : shape.filter((_, i) => !axes.includes(i))
+const reducedShape = (shape: ReadonlyArray<number>, axes: ReadonlyArray<number>): Array<number> => shape.filter((_, i) => !axes.includes(i))
 
 const keptShape = (shape: ReadonlyArray<number>, axes: ReadonlyArray<number>): Array<number> => shape.map((d, i) => (axes.includes(i) ? 1 : d))
 
