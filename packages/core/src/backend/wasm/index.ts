@@ -241,12 +241,12 @@ const selfTest = (e: Engine): boolean => {
         }
       return true
     }
-    ;(dt === "f32" ? x.packB_f32 : x.packB_f64)(bAt, n * elt, elt, k, kp, n, bpAt)
+    ;(dt === "f32" ? x.packB_f32 : x.packB_f64)(bAt, n * elt, elt, k, kp, n, bpAt, 0)
     ;(dt === "f32" ? x.gemmp_f32 : x.gemmp_f64)(aAt, k * elt, elt, bpAt, kp, cAt, ldc * elt, m, k, n, ALIGN)
     if (!check()) return false
     // in place: B's last partial panel packed at bpAt
     const full = n - (n % NR)
-    ;(dt === "f32" ? x.packB_f32 : x.packB_f64)(bAt + full * elt, n * elt, elt, k, k, n - full, bpAt)
+    ;(dt === "f32" ? x.packB_f32 : x.packB_f64)(bAt + full * elt, n * elt, elt, k, k, n - full, bpAt, 0)
     v.fill(Number.NaN, cAt / elt, cAt / elt + roundUp(m, s.mr) * ldc)
     const ceAt = cAt + roundUp(m, s.mr) * ldc * elt
     ;(dt === "f32" ? x.gemmv_f32 : x.gemmv_f64)(aAt, k * elt, elt, bAt, n * elt, bpAt, cAt, ldc * elt, m, k, n, ceAt)
@@ -413,7 +413,7 @@ interface Call {
 const stageB = (t: Call): void => {
   const { elt, sb } = t
   if (!t.residentB) stageRows(t.planB, t.view, t.bAt / elt, t.b, t.bOffset, t.bRowStride, t.bColStride, t.k, t.n, 0, t.k)
-  if (t.inPlace && t.fullN < t.n) t.packB((sb.base + t.fullN * sb.cs) * elt, sb.rs * elt, sb.cs * elt, t.k, t.k, t.n - t.fullN, t.bpAt)
+  if (t.inPlace && t.fullN < t.n) t.packB((sb.base + t.fullN * sb.cs) * elt, sb.rs * elt, sb.cs * elt, t.k, t.k, t.n - t.fullN, t.bpAt, 0)
 }
 
 /** The whole product on this thread. */
@@ -422,7 +422,7 @@ const single = (t: Call, sa: Staged): void => {
   if (t.inPlace) {
     t.gemmv(sa.base * elt, sa.rs * elt, sa.cs * elt, sb.base * elt, sb.rs * elt, t.bpAt, t.cAt, t.ldc * elt, t.m, t.k, t.n, t.wsAt)
   } else {
-    t.packB(sb.base * elt, sb.rs * elt, sb.cs * elt, t.k, t.kp, t.n, t.bpAt)
+    t.packB(sb.base * elt, sb.rs * elt, sb.cs * elt, t.k, t.kp, t.n, t.bpAt, 0)
     t.gemm(sa.base * elt, sa.rs * elt, sa.cs * elt, t.bpAt, t.kp, t.cAt, t.ldc * elt, t.m, t.k, t.n, t.wsAt)
   }
 }
@@ -573,7 +573,6 @@ export const matmulWasm = (
     const minBlock = unit * Math.max(1, Math.ceil(32768 / (unit * k * (rows ? n : m))))
     g[G.OP] = isF32 ? 0 : 1
     g[G.A_ROWS] = 0
-    g[G.PACK] = 0
     g[G.FAILED] = 0
     g[G.A] = sa.base * elt
     g[G.ARS] = sa.rs * elt
@@ -601,9 +600,29 @@ export const matmulWasm = (
     g[G.WSSTRIDE] = wsBytes
     g[G.CE] = wsAt
     g[G.CERS] = NR * elt
-    if (!inPlace) stageB(call)
+    // packing B (sharing rows): tasks of a depth slice × a group of column panels, one group per
+    // thread; B staged in slices (≥ k/4 rows, so ≤ 4) when it is not resident and its rows separate
+    const sliceB = residentB || !rowsSeparable(planB, bRowStride, bColStride, n) ? k : Math.max(Math.ceil(k / 4), Math.ceil(65536 / n))
+    g[G.PACK_NEXT] = 0
+    g[G.PACK_DONE] = 0
+    g[G.PACK_GROUPS] = nThreads
+    g[G.PACK_TASKS] = Math.ceil(k / sliceB) * nThreads
+    g[G.B_SLICE] = sliceB
+    g[G.NR] = NR
+    const packedRows = !inPlace && rows
+    g[G.B_ROWS] = packedRows && !residentB ? 0 : k
+    if (!inPlace && !rows) stageB(call) // sharing columns: each thread packs its columns of the staged B
     p.post(nThreads - 1) // its Atomics.store publishes the plain writes above
     if (inPlace) stageB(call) // published with the first rows of A
+    else if (packedRows && !residentB) {
+      // the workers pack each slice of B as it lands
+      for (let r0 = 0; r0 < k; r0 += sliceB) {
+        const r1 = Math.min(k, r0 + sliceB)
+        stageRows(planB, view, bAt / elt, b, bOffset, bRowStride, bColStride, k, n, r0, r1)
+        Atomics.store(g, G.B_ROWS, r1)
+        Atomics.notify(g, G.B_ROWS)
+      }
+    }
 
     // stage A, in row slices when possible so that workers can start on the first rows
     // (a slice is ≥ m/4 rows — the first claim is ≈ m/4 — to keep the futex wake-ups few)

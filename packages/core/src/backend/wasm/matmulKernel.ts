@@ -25,7 +25,7 @@
  * partial panel is packed, by the caller).
  *
  * Exports per dtype (f32 / f64), all i32 arguments, byte addresses / strides:
- *   packB_<dt> (src, rs, cs, kc, kcp, nc, dst)
+ *   packB_<dt> (src, rs, cs, kc, kcp, nc, dst, pstride)
  *   gemmp_<dt> (a, aRs, aCs, bp, kp, c, ldc, m, k, n, workA)
  *   gemmv_<dt> (a, ars, acs, b, brs, be, c, ldc, m, k, n, ce)
  *   packA_<dt>, kernel_<dt>, kernelV_<dt> (internal, exported for testing)
@@ -290,11 +290,18 @@ const transposeLanes = (f: FunctionBuilder, L: number, v: ReadonlyArray<number>,
   f.get(tmp[1]).get(tmp[3]).shuffle(laneBytes([2, 3, 6, 7], elt)).set(v[3])
 }
 
-/** packB (src, rs, cs, kc, kcp, nc, dst): NR-wide panels, p-major inside a panel. */
+/**
+ * packB (src, rs, cs, kc, kcp, nc, dst, pstride): NR-wide panels, p-major
+ * inside a panel, `pstride` bytes apart (0: packed back to back, kcp rows
+ * each). A panel stride larger than kcp rows packs a depth slice of B into
+ * panels laid out for its full depth, so B can be packed slice by slice, by
+ * several threads, as it is staged.
+ */
 const buildPackB = (f: FunctionBuilder, ops: DTypeOps, s: KernelShape): void => {
-  const [SRC, RS, CS, KC, KCP, NC, DST] = [0, 1, 2, 3, 4, 5, 6]
+  const [SRC, RS, CS, KC, KCP, NC, DST, PSTRIDE] = [0, 1, 2, 3, 4, 5, 6, 7]
   const { elt } = ops
   const NR = s.nv * ops.lanes
+  const panel = f.local(i32)
   const jr = f.local(i32)
   const w = f.local(i32)
   const sp = f.local(i32)
@@ -317,8 +324,12 @@ const buildPackB = (f: FunctionBuilder, ops: DTypeOps, s: KernelShape): void => 
     colOff.push(l)
   }
   f.i32(NR).set(nrConst)
+  // pstride 0 = kcp rows
+  f.get(PSTRIDE).i32(0).eq()
+  f.if(() => void f.get(KCP).i32(NR * elt).mul().set(PSTRIDE))
   f.i32(0).set(jr)
   forUp(f, jr, NC, NR, () => {
+    f.get(DST).set(panel)
     f.get(NC).get(jr).sub().set(w)
     f.get(nrConst).get(w).get(nrConst).get(w).ltS().select().set(w)
     f.get(SRC).get(jr).get(CS).mul().add().set(sp)
@@ -390,6 +401,7 @@ const buildPackB = (f: FunctionBuilder, ops: DTypeOps, s: KernelShape): void => 
       for (let q = 0; q < s.nv; q++) f.get(DST).v128Zero().v128Store(q * 16)
       f.addConst(DST, NR * elt)
     })
+    f.get(panel).get(PSTRIDE).add().set(DST)
   })
 }
 
@@ -580,7 +592,7 @@ export const buildMatmulModule = (config: KernelConfig): Uint8Array<ArrayBuffer>
   ] as const) {
     const kernel = mod.func(`kernel_${name}`, [i32, i32, i32, i32, i32, i32], [])
     const packA = mod.func(`packA_${name}`, [i32, i32, i32, i32, i32, i32, i32], [])
-    const packB = mod.func(`packB_${name}`, [i32, i32, i32, i32, i32, i32, i32], [])
+    const packB = mod.func(`packB_${name}`, [i32, i32, i32, i32, i32, i32, i32, i32], [])
     const gemm = mod.func(`gemmp_${name}`, Array.from({ length: 11 }, () => i32), [])
     const kernelV = mod.func(`kernelV_${name}`, Array.from({ length: 10 }, () => i32), [])
     const gemmv = mod.func(`gemmv_${name}`, Array.from({ length: 12 }, () => i32), [])
@@ -596,8 +608,8 @@ export const buildMatmulModule = (config: KernelConfig): Uint8Array<ArrayBuffer>
   return mod.toBytes()
 }
 
-/** packB (src, rs, cs, kc, kcp, nc, dst) — byte addresses / strides */
-export type PackBFn = (src: number, rs: number, cs: number, kc: number, kcp: number, nc: number, dst: number) => void
+/** packB (src, rs, cs, kc, kcp, nc, dst, pstride) — byte addresses / strides; pstride 0 = kcp rows */
+export type PackBFn = (src: number, rs: number, cs: number, kc: number, kcp: number, nc: number, dst: number, pstride: number) => void
 /** gemmv (a, ars, acs, b, brs, be, c, ldc, m, k, n, ce) — byte addresses / strides */
 export type GemmInPlaceFn = (
   a: number,

@@ -11,12 +11,14 @@
  *   [LOG_BASE, SLOTS_BASE)  completion log of row blocks
  *   SLOTS_BASE + w·SLOT     per-worker words (S.*)
  *
- * A job: B is staged before the workers are woken. Sharing rows of C
- * (MODE 0), B is packed into a shared buffer by whichever thread claims it
- * first — usually a worker, while the main thread is still staging A (in row
- * slices, published in A_ROWS, so a worker can start on the first rows
- * early); sharing columns (MODE 1), each thread packs just the columns of B
- * it claimed. Small products are not packed (gemmv, MODE 2 by rows / 3 by
+ * A job. Sharing rows of C (MODE 0), B is packed into a shared buffer in
+ * PACK_TASKS tasks (depth slices of B × groups of its column panels) that
+ * any thread claims: the main thread wakes the workers first, then stages B
+ * in row slices (published in B_ROWS), then A in row slices (published in
+ * A_ROWS), so the workers pack B while it is being staged and start on the
+ * first rows of A early; the main thread then takes whatever packing is
+ * left. Sharing columns (MODE 1), B is staged before the workers are woken
+ * and each thread packs just the columns of B it claimed. Small products are not packed (gemmv, MODE 2 by rows / 3 by
  * columns): the main thread wakes the workers first, then stages B (and
  * packs its last partial panel) and A, publishing A_ROWS only once B is in
  * place. The rows or columns of C are shared out by guided self-scheduling: each claim
@@ -42,7 +44,7 @@ export const G = {
   TOTAL: 4, // rows (MODE 0) or columns (MODE 1) of C to share out
   NEXT: 5, // first row / column not yet claimed
   FAILED: 6,
-  PACK: 7, // packing of B: 0 unclaimed, 1 in progress, 2 done
+  PACK_NEXT: 7, // packing of B (MODE 0): first task not yet claimed
   A: 8,
   ARS: 9,
   ACS: 10,
@@ -66,9 +68,15 @@ export const G = {
   BLOCKS: 28, // blocks computed, all threads (statistics)
   LOG_LEN: 29, // entries claimed in the completion log
   CE: 30, // in place: C's partial panel
-  CERS: 31 // … and its row stride (NR elements)
+  CERS: 31, // … and its row stride (NR elements)
+  PACK_DONE: 32, // packing tasks finished
+  PACK_TASKS: 33, // packing tasks: depth slices of B × groups of its column panels
+  PACK_GROUPS: 34,
+  B_ROWS: 35, // rows of B staged so far (MODE 0 stages B progressively, after waking the workers)
+  B_SLICE: 36, // rows of B per packing task
+  NR: 37 // columns of a B panel
 } as const
-export const GLOBAL_WORDS = 32
+export const GLOBAL_WORDS = 40
 
 /**
  * Completion log (MODE 0): LOG_CAP entries [firstRow, rows] at LOG_BASE; an
@@ -84,7 +92,7 @@ export const SLOTS_BASE = LOG_BASE + 2 * LOG_CAP
 export const S = { SEQ: 0, STATE: 1, CMD: 2 } as const
 export const SLOT = 16
 
-/** Written to A_ROWS / PACK / NEXT by a failing thread so that nobody waits forever. */
+/** Written to A_ROWS / B_ROWS / PACK_DONE / NEXT by a failing thread so that nobody waits forever. */
 export const RELEASE = 1 << 30 // above any row / column count that fits the 2 GiB memory
 
 /**
@@ -117,13 +125,18 @@ export const driverSource = `(function () {
     const b = ctrl[${G.B}], bRs = ctrl[${G.BRS}], bCs = ctrl[${G.BCS}];
     const ce = ctrl[${G.CE}], ceRs = ctrl[${G.CERS}];
     if (mode === 0) {
-      // rows of C: every block reads all of B, packed once by the first thread to get here
-      if (Atomics.compareExchange(ctrl, ${G.PACK}, 0, 1) === 0) {
-        packB(b, bRs, bCs, k, kp, n, bp);
-        Atomics.store(ctrl, ${G.PACK}, 2);
-        Atomics.notify(ctrl, ${G.PACK});
+      // rows of C: every block reads all of B, packed once, task by task, by whichever thread is free
+      const tasks = ctrl[${G.PACK_TASKS}], groups = ctrl[${G.PACK_GROUPS}], slice = ctrl[${G.B_SLICE}], nr = ctrl[${G.NR}];
+      const panels = Math.ceil(n / nr), per = Math.ceil(panels / groups), pstride = kp * nr * elt;
+      let t;
+      while ((t = Atomics.add(ctrl, ${G.PACK_NEXT}, 1)) < tasks) {
+        const p0 = ((t / groups) | 0) * slice, p1 = Math.min(k, p0 + slice);
+        const j0 = (t % groups) * per, j1 = Math.min(panels, j0 + per);
+        if (waitUntil(ctrl, ${G.B_ROWS}, p1) >= ${RELEASE}) return 0;
+        if (j0 < j1) packB(b + p0 * bRs + j0 * nr * bCs, bRs, bCs, p1 - p0, (p1 === k ? kp : p1) - p0, Math.min(n, j1 * nr) - j0 * nr, bp + (j0 * kp + p0) * nr * elt, pstride);
+        if (Atomics.add(ctrl, ${G.PACK_DONE}, 1) === tasks - 1) Atomics.notify(ctrl, ${G.PACK_DONE});
       }
-      if (waitUntil(ctrl, ${G.PACK}, 2) !== 2) return 0;
+      if (waitUntil(ctrl, ${G.PACK_DONE}, tasks) >= ${RELEASE}) return 0;
     }
     let done = 0;
     let cur = Atomics.load(ctrl, ${G.NEXT});
@@ -147,7 +160,7 @@ export const driverSource = `(function () {
         }
       } else {
         // columns of C: each thread packs just the columns of B it claimed (in parallel)
-        packB(b + cur * bCs, bRs, bCs, k, kp, w, bp + cur * kp * elt);
+        packB(b + cur * bCs, bRs, bCs, k, kp, w, bp + cur * kp * elt, 0);
         gemm(a, aRs, aCs, bp + cur * kp * elt, kp, c + cur * elt, ldc, m, k, w, wa);
       }
       done++;
@@ -159,14 +172,17 @@ export const driverSource = `(function () {
   };
 })()`
 
-/** Marks the job failed and releases the PACK / A_ROWS barriers (used on errors). */
+/** Marks the job failed and releases the B_ROWS / PACK_DONE / A_ROWS barriers (used on errors). */
 export const failSource = `(function (ctrl) {
   Atomics.store(ctrl, ${G.FAILED}, 1);
   Atomics.store(ctrl, ${G.NEXT}, ${RELEASE});
+  Atomics.store(ctrl, ${G.PACK_NEXT}, ${RELEASE});
   Atomics.store(ctrl, ${G.A_ROWS}, ${RELEASE});
   Atomics.notify(ctrl, ${G.A_ROWS});
-  Atomics.store(ctrl, ${G.PACK}, ${RELEASE});
-  Atomics.notify(ctrl, ${G.PACK});
+  Atomics.store(ctrl, ${G.B_ROWS}, ${RELEASE});
+  Atomics.notify(ctrl, ${G.B_ROWS});
+  Atomics.store(ctrl, ${G.PACK_DONE}, ${RELEASE});
+  Atomics.notify(ctrl, ${G.PACK_DONE});
 })`
 
 /**

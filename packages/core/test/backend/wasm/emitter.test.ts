@@ -88,7 +88,7 @@ describe("wasm emitter", () => {
         // B given transposed (column-major) to exercise the strided packing path
         const Bt = B + k * n * elt
         for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) view[Bt / elt + j * k + p] = view[B / elt + p * n + j]
-        ;(elt === 4 ? ex.packB_f32 : ex.packB_f64)(Bt, elt, k * elt, k, kp, n, BP)
+        ;(elt === 4 ? ex.packB_f32 : ex.packB_f64)(Bt, elt, k * elt, k, kp, n, BP, 0)
         ;(elt === 4 ? ex.gemmp_f32 : ex.gemmp_f64)(A, k * elt, elt, BP, kp, C, ldc * elt, m, k, n, 3 * 65536)
         for (let i = 0; i < m; i++)
           for (let j = 0; j < n; j++) {

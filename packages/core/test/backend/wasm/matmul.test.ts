@@ -242,6 +242,19 @@ describe("wasm matmul", () => {
             const b = makeOperand(dtype, k, n, rand, { transposed: tB, offset: 1 })
             check(dtype, a, b, m, k, n)
           }
+          // deep products shared by rows: B staged and packed in several depth slices (contiguous
+          // rows; padded rows copied as one span; a flipped B, staged whole)
+          setInPlaceProducts(false)
+          for (const [m, k, n, opts] of [
+            [300, 700, 200, {}],
+            [261, 523, 150, { pad: 5 }],
+            [200, 640, 130, { flip: true }]
+          ] as const) {
+            const a = makeOperand(dtype, m, k, rand, { offset: 2 })
+            const b = makeOperand(dtype, k, n, rand, { offset: 1, ...opts })
+            check(dtype, a, b, m, k, n)
+          }
+          setInPlaceProducts(true)
         })
       }
 
@@ -308,7 +321,7 @@ describe("wasm matmul", () => {
       const [BE, C, CE] = [8192, 16384, 20480]
       const run = (a: number, ars: number, b: number) => {
         view.fill(0, C / elt, C / elt + roundUp(m, 3) * roundUp(n, NR))
-        packB(b + full * elt, n * elt, elt, k, k, n - full, BE)
+        packB(b + full * elt, n * elt, elt, k, k, n - full, BE, 0)
         // C dense (row stride n), its partial panel put aside at CE
         gemmv(a, ars, elt, b, n * elt, BE, C, n * elt, m, k, n, CE)
         for (let i = 0; i < m; i++)
@@ -329,6 +342,43 @@ describe("wasm matmul", () => {
       fill(END - m * k * elt, m * k)
       fill(24576, k * n)
       run(END - m * k * elt, k * elt, 24576)
+    }
+  })
+
+  it("packB with a panel stride: B packed in depth slices and column groups equals B packed whole", () => {
+    // the threaded product packs B slice by slice as it is staged, the slices shared out between threads
+    type W = { Memory: new (d: { initial: number; maximum: number }) => { buffer: ArrayBuffer }; Module: new (b: Uint8Array) => object; Instance: new (m: object, i: object) => { exports: unknown } }
+    const W = (globalThis as unknown as { WebAssembly: W }).WebAssembly
+    const memory = new W.Memory({ initial: 4, maximum: 4 })
+    const bytes = buildMatmulModule({ ...defaultShapes, fma: false, shared: false, maxPages: 4 })
+    const ex = new W.Instance(new W.Module(bytes), { env: { memory } }).exports as MatmulExports
+    for (const elt of [4, 8]) {
+      const u8 = new Uint8Array(memory.buffer)
+      const view = elt === 4 ? new Float32Array(memory.buffer) : new Float64Array(memory.buffer)
+      const packB = elt === 4 ? ex.packB_f32 : ex.packB_f64
+      const NR = 3 * (16 / elt)
+      for (const [k, n, transposed] of [[37, 4 * NR + 5, false], [40, 3 * NR, true], [5, NR - 1, false]] as const) {
+        const [B, WHOLE, SLICED] = [1024, 65536, 131072]
+        for (let i = 0; i < k * n; i++) view[B / elt + i] = ((i * 7) % 11) - 5 + i / 64
+        const [rs, cs] = transposed ? [elt, k * elt] : [n * elt, elt]
+        const kp = k + 3 // depth padded (an unrolled kernel's kp)
+        const panels = Math.ceil(n / NR)
+        const size = panels * kp * NR * elt
+        u8.fill(0xff, WHOLE, WHOLE + size)
+        u8.fill(0xee, SLICED, SLICED + size)
+        packB(B, rs, cs, k, kp, n, WHOLE, 0)
+        const slice = 8
+        for (let p0 = 0; p0 < k; p0 += slice) {
+          const p1 = Math.min(k, p0 + slice)
+          // two groups of panels, the second starting at panel 1
+          for (const [j0, j1] of [[0, 1], [1, panels]]) {
+            if (j0 >= j1) continue
+            const cols = Math.min(n, j1 * NR) - j0 * NR
+            packB(B + p0 * rs + j0 * NR * cs, rs, cs, p1 - p0, (p1 === k ? kp : p1) - p0, cols, SLICED + (j0 * kp + p0) * NR * elt, kp * NR * elt)
+          }
+        }
+        expect(Array.from(u8.subarray(SLICED, SLICED + size))).toEqual(Array.from(u8.subarray(WHOLE, WHOLE + size)))
+      }
     }
   })
 
