@@ -18,13 +18,14 @@
  * A_ROWS), so the workers pack B while it is being staged and start on the
  * first rows of A early; the main thread then takes whatever packing is
  * left. Sharing columns (MODE 1), B is staged before the workers are woken
- * and each thread packs just the columns of B it claimed. Small products are not packed (gemmv, MODE 2 by rows / 3 by
- * columns): the main thread wakes the workers first, then stages B (and
- * packs its last partial panel) and A, publishing A_ROWS only once B is in
- * place. The rows or columns of C are shared out by guided self-scheduling: each claim
- * (a CAS on NEXT) takes ≈ remaining / DIV, at least MINB, so blocks shrink
- * towards the end and the threads finish together; a thread that starts late
- * or runs slow (a busy machine, a sluggish wake-up) simply claims less. The
+ * and each thread packs just the columns of B it claimed. Small products
+ * are not packed (gemmv, MODE 2 by rows / 3 by columns): the main thread
+ * wakes the workers first, then stages B (and packs its last partial
+ * panel) and A, publishing A_ROWS only once B is in place. The rows or
+ * columns of C are shared out by guided self-scheduling: each claim (a CAS
+ * on NEXT) takes ≈ remaining / DIV, at least MINB, so blocks shrink towards
+ * the end and the threads finish together; a thread that starts late or
+ * runs slow (a busy machine, a sluggish wake-up) simply claims less. The
  * main thread copies finished row blocks of C out between its own blocks.
  *
  * Joining is gated so the main thread never waits for a worker that has not
