@@ -106,6 +106,15 @@ const check = (dtype: Dtype, a: Operand, b: Operand, m: number, k: number, n: nu
 
 const ODD = [1, 3, 17, 33, 65, 127, 130]
 
+/** The matmul module on a memory of its own (`pages` 64 kB pages, not shared, plain multiply-adds), outside the engine. */
+const standaloneModule = (pages: number): { readonly memory: { readonly buffer: ArrayBuffer }; readonly ex: MatmulExports } => {
+  type W = { Memory: new (d: { initial: number; maximum: number }) => { buffer: ArrayBuffer }; Module: new (b: Uint8Array) => object; Instance: new (m: object, i: object) => { exports: unknown } }
+  const W = (globalThis as unknown as { WebAssembly: W }).WebAssembly
+  const memory = new W.Memory({ initial: pages, maximum: pages })
+  const bytes = buildMatmulModule({ ...defaultShapes, fma: false, shared: false, maxPages: pages })
+  return { memory, ex: new W.Instance(new W.Module(bytes), { env: { memory } }).exports as MatmulExports }
+}
+
 describe("wasm matmul", () => {
   afterAll(() => setThreads(1))
 
@@ -305,11 +314,7 @@ describe("wasm matmul", () => {
 
   it("gemmv reads nothing outside A and B (operands at either end of the memory)", () => {
     // a partial register tile or a partial B panel read in place would run off the memory (a trap)
-    type W = { Memory: new (d: { initial: number; maximum: number }) => { buffer: ArrayBuffer }; Module: new (b: Uint8Array) => object; Instance: new (m: object, i: object) => { exports: unknown } }
-    const W = (globalThis as unknown as { WebAssembly: W }).WebAssembly
-    const memory = new W.Memory({ initial: 2, maximum: 2 })
-    const bytes = buildMatmulModule({ ...defaultShapes, fma: false, shared: false, maxPages: 2 })
-    const ex = new W.Instance(new W.Module(bytes), { env: { memory } }).exports as MatmulExports
+    const { memory, ex } = standaloneModule(2)
     const END = 2 * 65536
     for (const elt of [4, 8]) {
       const view = elt === 4 ? new Float32Array(memory.buffer) : new Float64Array(memory.buffer)
@@ -347,11 +352,7 @@ describe("wasm matmul", () => {
 
   it("packB with a panel stride: B packed in depth slices and column groups equals B packed whole", () => {
     // the threaded product packs B slice by slice as it is staged, the slices shared out between threads
-    type W = { Memory: new (d: { initial: number; maximum: number }) => { buffer: ArrayBuffer }; Module: new (b: Uint8Array) => object; Instance: new (m: object, i: object) => { exports: unknown } }
-    const W = (globalThis as unknown as { WebAssembly: W }).WebAssembly
-    const memory = new W.Memory({ initial: 4, maximum: 4 })
-    const bytes = buildMatmulModule({ ...defaultShapes, fma: false, shared: false, maxPages: 4 })
-    const ex = new W.Instance(new W.Module(bytes), { env: { memory } }).exports as MatmulExports
+    const { memory, ex } = standaloneModule(4)
     for (const elt of [4, 8]) {
       const u8 = new Uint8Array(memory.buffer)
       const view = elt === 4 ? new Float32Array(memory.buffer) : new Float64Array(memory.buffer)
